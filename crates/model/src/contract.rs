@@ -307,11 +307,7 @@ mod tests {
 
     #[test]
     fn customer_needs_contracts() {
-        let customer = Customer {
-            id: "2".into(),
-            lastname: Some("Weber".into()),
-            ..Customer::default()
-        };
+        let customer = Customer { id: "2".into(), lastname: Some("Weber".into()), ..Customer::default() };
         assert_eq!(customer.validate().unwrap_err().field, "contractIds");
         let customer = Customer { contract_ids: vec!["1".into()], ..customer };
         assert!(customer.validate().is_ok());

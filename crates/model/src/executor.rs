@@ -126,9 +126,6 @@ mod tests {
             customer_legitimation: None,
             customer_legitimation_message: None,
         };
-        assert_eq!(
-            serde_json::to_string(&found).unwrap(),
-            r#"{"contractId":"1","customerId":"2"}"#
-        );
+        assert_eq!(serde_json::to_string(&found).unwrap(), r#"{"contractId":"1","customerId":"2"}"#);
     }
 }

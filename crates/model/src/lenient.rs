@@ -35,16 +35,12 @@ pub(crate) fn string<'de, D: Deserializer<'de>>(deserializer: D) -> Result<Strin
 }
 
 /// Deserialises an optional string that may be sent as a number or `null`.
-pub(crate) fn opt_string<'de, D: Deserializer<'de>>(
-    deserializer: D,
-) -> Result<Option<String>, D::Error> {
+pub(crate) fn opt_string<'de, D: Deserializer<'de>>(deserializer: D) -> Result<Option<String>, D::Error> {
     Ok(Option::<StringOrNumber>::deserialize(deserializer)?.map(StringOrNumber::into_string))
 }
 
 /// Deserialises a list of ids, each a string or a number.
-pub(crate) fn string_list<'de, D: Deserializer<'de>>(
-    deserializer: D,
-) -> Result<Vec<String>, D::Error> {
+pub(crate) fn string_list<'de, D: Deserializer<'de>>(deserializer: D) -> Result<Vec<String>, D::Error> {
     let items = Vec::<StringOrNumber>::deserialize(deserializer)?;
     Ok(items.into_iter().map(StringOrNumber::into_string).collect())
 }

@@ -1,0 +1,285 @@
+//! One generation: a complete tantivy index in its own directory, built once by a
+//! [`GenerationBuilder`] and then served read-only (live updates come later through the single
+//! writer of the served generation).
+
+use std::collections::BTreeMap;
+use std::path::{Path, PathBuf};
+use std::time::{Instant, SystemTime, UNIX_EPOCH};
+
+use contract_search_model::Contract;
+use serde::{Deserialize, Serialize};
+use tantivy::collector::TopDocs;
+use tantivy::query::TermQuery;
+use tantivy::schema::IndexRecordOption;
+use tantivy::{
+    DocAddress, Index, IndexReader, IndexSettings, IndexWriter, ReloadPolicy, Searcher, TantivyDocument, Term,
+};
+use tracing::{debug, info};
+
+use crate::analysis::register_tokenizers;
+use crate::document::contract_document;
+use crate::schema::Fields;
+use crate::stored::decode_contract;
+use crate::{Error, Result};
+
+/// Name of the metadata file inside a generation directory.
+pub const META_FILE: &str = "GENERATION.json";
+
+/// What is known about a generation, written beside its index.
+#[derive(Debug, Clone, PartialEq, Serialize, Deserialize)]
+#[serde(rename_all = "camelCase", deny_unknown_fields)]
+pub struct GenerationMeta {
+    /// Directory name, e.g. `g000003`.
+    pub id: String,
+    /// When the build finished, Unix seconds.
+    pub created_at: u64,
+    /// Contracts in the generation when it was built.
+    pub num_contracts: u64,
+    /// Contracts per source.
+    pub sources: BTreeMap<String, u64>,
+    /// Wall time of the build (documents, commit, merge).
+    pub build_secs: f64,
+}
+
+/// Settings of a build.
+#[derive(Debug, Clone)]
+pub struct BuildOptions {
+    /// Indexing threads of the tantivy writer.
+    pub num_threads: usize,
+    /// Writer memory budget for all threads together (a flush trigger, not a cap).
+    pub memory_budget_bytes: usize,
+}
+
+impl Default for BuildOptions {
+    fn default() -> Self {
+        BuildOptions { num_threads: 2, memory_budget_bytes: 1 << 30 }
+    }
+}
+
+/// Opens an index directory with our tokenizers registered.
+fn open_index(dir: &Path) -> Result<(Index, Fields)> {
+    let index = Index::open_in_dir(dir)?;
+    register_tokenizers(&index);
+    let fields = Fields::from_schema(&index.schema())?;
+    Ok((index, fields))
+}
+
+/// A served generation.
+pub struct Generation {
+    meta: GenerationMeta,
+    dir: PathBuf,
+    index: Index,
+    reader: IndexReader,
+    fields: Fields,
+}
+
+impl std::fmt::Debug for Generation {
+    fn fmt(&self, formatter: &mut std::fmt::Formatter<'_>) -> std::fmt::Result {
+        formatter.debug_struct("Generation").field("meta", &self.meta).field("dir", &self.dir).finish()
+    }
+}
+
+impl Generation {
+    /// Opens a finished generation directory.
+    pub fn open(dir: &Path) -> Result<Generation> {
+        let meta_path = dir.join(META_FILE);
+        let meta_text = std::fs::read_to_string(&meta_path).map_err(Error::io("reading", &meta_path))?;
+        let meta: GenerationMeta = serde_json::from_str(&meta_text)
+            .map_err(|error| Error::DataDir { path: meta_path.clone(), reason: error.to_string() })?;
+        let (index, fields) = open_index(dir)?;
+        let reader = index.reader_builder().reload_policy(ReloadPolicy::Manual).try_into()?;
+        Ok(Generation { meta, dir: dir.to_owned(), index, reader, fields })
+    }
+
+    /// Metadata written at build time.
+    pub fn meta(&self) -> &GenerationMeta {
+        &self.meta
+    }
+
+    /// The generation id (`g000003`).
+    pub fn id(&self) -> &str {
+        &self.meta.id
+    }
+
+    /// Its directory.
+    pub fn dir(&self) -> &Path {
+        &self.dir
+    }
+
+    /// The tantivy index.
+    pub fn index(&self) -> &Index {
+        &self.index
+    }
+
+    /// The reader (reloaded by the live writer after each commit).
+    pub fn reader(&self) -> &IndexReader {
+        &self.reader
+    }
+
+    /// Field handles.
+    pub fn fields(&self) -> &Fields {
+        &self.fields
+    }
+
+    /// A searcher on the latest committed state; take one per request.
+    pub fn searcher(&self) -> Searcher {
+        self.reader.searcher()
+    }
+
+    /// Live contracts now (changes after the build included).
+    pub fn num_contracts(&self) -> u64 {
+        self.searcher().num_docs()
+    }
+
+    /// Decodes the stored contract of a document.
+    pub fn load(&self, searcher: &Searcher, address: DocAddress) -> Result<Contract> {
+        let document: TantivyDocument = searcher.doc(address)?;
+        load_payload(&self.fields, &document)
+    }
+
+    /// The contract with exactly this id, if any.
+    pub fn contract_by_exact_id(&self, id: &str) -> Result<Option<Contract>> {
+        let searcher = self.searcher();
+        let query = TermQuery::new(Term::from_field_text(self.fields.id, id), IndexRecordOption::Basic);
+        let hits = searcher.search(&query, &TopDocs::with_limit(1).order_by_score())?;
+        hits.first().map(|&(_, address)| self.load(&searcher, address)).transpose()
+    }
+}
+
+/// Decodes the payload field of a stored document.
+pub fn load_payload(fields: &Fields, document: &TantivyDocument) -> Result<Contract> {
+    use tantivy::schema::Value;
+    let bytes = document
+        .get_first(fields.payload)
+        .and_then(|value| value.as_bytes())
+        .ok_or_else(|| Error::Payload("document without payload".into()))?;
+    decode_contract(bytes)
+}
+
+/// Writes a new generation into a scratch directory.
+pub struct GenerationBuilder {
+    id: String,
+    dir: PathBuf,
+    index: Index,
+    writer: IndexWriter,
+    fields: Fields,
+    started: Instant,
+    num_added: u64,
+    sources: BTreeMap<String, u64>,
+    samples: Vec<Contract>,
+    sample_state: u64,
+}
+
+/// Contracts kept (reservoir sample) for the look-up check before publishing.
+pub const NUM_SAMPLES: usize = 64;
+
+/// A finished, committed, merged generation that is not yet published.
+#[derive(Debug)]
+pub struct BuiltGeneration {
+    /// Metadata (also written to the directory).
+    pub meta: GenerationMeta,
+    /// The scratch directory holding it.
+    pub dir: PathBuf,
+    /// Contracts sampled during the build, for validation.
+    pub samples: Vec<Contract>,
+}
+
+impl GenerationBuilder {
+    /// Creates an empty index in `dir` (which must not exist yet).
+    pub fn create(id: String, dir: PathBuf, options: &BuildOptions) -> Result<GenerationBuilder> {
+        std::fs::create_dir_all(&dir).map_err(Error::io("creating", &dir))?;
+        let (schema, fields) = Fields::build();
+        let index = Index::builder().schema(schema).settings(IndexSettings::default()).create_in_dir(&dir)?;
+        register_tokenizers(&index);
+        let num_threads = options.num_threads.max(1);
+        let per_thread = (options.memory_budget_bytes / num_threads).clamp(15 << 20, (4 << 30) - (1 << 20));
+        let writer = index.writer_with_num_threads(num_threads, per_thread * num_threads)?;
+        debug!(generation = %id, num_threads, per_thread, "generation build started");
+        Ok(GenerationBuilder {
+            id,
+            dir,
+            index,
+            writer,
+            fields,
+            started: Instant::now(),
+            num_added: 0,
+            sources: BTreeMap::new(),
+            samples: Vec::with_capacity(NUM_SAMPLES),
+            sample_state: 0x2545_F491_4F6C_DD1D,
+        })
+    }
+
+    /// Field handles, for building documents elsewhere (in parallel).
+    pub fn fields(&self) -> &Fields {
+        &self.fields
+    }
+
+    /// Contracts added so far.
+    pub fn num_added(&self) -> u64 {
+        self.num_added
+    }
+
+    /// Adds a contract whose document was built with [`contract_document`].
+    pub fn add_document(&mut self, contract: &Contract, document: TantivyDocument) -> Result<()> {
+        self.writer.add_document(document)?;
+        self.num_added += 1;
+        *self.sources.entry(contract.source.clone().unwrap_or_else(|| "unknown".into())).or_default() += 1;
+        // Reservoir sampling (algorithm R) with a tiny xorshift generator.
+        self.sample_state ^= self.sample_state << 13;
+        self.sample_state ^= self.sample_state >> 7;
+        self.sample_state ^= self.sample_state << 17;
+        if self.samples.len() < NUM_SAMPLES {
+            self.samples.push(contract.clone());
+        } else {
+            let slot = (self.sample_state % self.num_added) as usize;
+            if slot < NUM_SAMPLES {
+                self.samples[slot] = contract.clone();
+            }
+        }
+        Ok(())
+    }
+
+    /// Builds and adds the document of a contract.
+    pub fn add(&mut self, contract: &Contract) -> Result<()> {
+        let document = contract_document(&self.fields, contract);
+        self.add_document(contract, document)
+    }
+
+    /// Commits, merges everything into one segment, and writes the metadata.
+    pub fn finish(self) -> Result<BuiltGeneration> {
+        let GenerationBuilder { id, dir, index, mut writer, started, num_added, sources, samples, .. } = self;
+        writer.commit()?;
+        let committed = Instant::now();
+        let segments = index.searchable_segment_ids()?;
+        if segments.len() > 1 {
+            writer.merge(&segments).wait()?;
+        }
+        writer.wait_merging_threads()?;
+        let meta = GenerationMeta {
+            id,
+            created_at: SystemTime::now().duration_since(UNIX_EPOCH).map(|d| d.as_secs()).unwrap_or(0),
+            num_contracts: num_added,
+            sources,
+            build_secs: started.elapsed().as_secs_f64(),
+        };
+        info!(
+            generation = %meta.id,
+            num_contracts = meta.num_contracts,
+            num_segments_before_merge = segments.len(),
+            merge_secs = format!("{:.1}", committed.elapsed().as_secs_f64()),
+            "generation built"
+        );
+        let meta_path = dir.join(META_FILE);
+        let text = serde_json::to_string_pretty(&meta).expect("metadata serialises");
+        write_synced(&meta_path, text.as_bytes())?;
+        Ok(BuiltGeneration { meta, dir, samples })
+    }
+}
+
+/// Writes a file and flushes it to disk.
+pub(crate) fn write_synced(path: &Path, bytes: &[u8]) -> Result<()> {
+    use std::io::Write;
+    let mut file = std::fs::File::create(path).map_err(Error::io("creating", path))?;
+    file.write_all(bytes).map_err(Error::io("writing", path))?;
+    file.sync_all().map_err(Error::io("syncing", path))
+}

@@ -1,0 +1,138 @@
+use contract_search_model::Contract;
+
+use super::*;
+
+fn contract(number: u64) -> Contract {
+    Contract {
+        id: format!("{}", 30_000_000 + number),
+        customer_id: format!("{}", 10_000_000 + number / 2),
+        firstname: Some("Jürgen".into()),
+        lastname: Some(format!("Müller{number}")),
+        email: Some(format!("j.mueller{number}@web.de")),
+        counter_number: Some(format!("1ESY11{:08}", number)),
+        delivery_address: Some("Hauptstraße 5, 01067 Dresden".into()),
+        source: Some("powercloud".into()),
+        ..Contract::default()
+    }
+}
+
+fn build(store: &GenerationStore, count: u64) -> Result<BuiltGeneration> {
+    let (mut builder, _lock) = store.begin_build()?;
+    for number in 0..count {
+        builder.add(&contract(number))?;
+    }
+    builder.finish()
+}
+
+fn small_options() -> StoreOptions {
+    StoreOptions {
+        build: BuildOptions { num_threads: 1, memory_budget_bytes: 20 << 20 },
+        ..StoreOptions::default()
+    }
+}
+
+fn generation_dirs(root: &Path) -> Vec<String> {
+    let mut names: Vec<String> = fs::read_dir(root.join(GENERATIONS_DIR))
+        .unwrap()
+        .map(|entry| entry.unwrap().file_name().to_string_lossy().into_owned())
+        .collect();
+    names.sort();
+    names
+}
+
+#[test]
+fn publish_and_reopen() {
+    let dir = tempfile::tempdir().unwrap();
+    let store = GenerationStore::open(dir.path(), small_options()).unwrap();
+    assert!(store.current().is_none());
+    let built = build(&store, 50).unwrap();
+    let generation = store.publish(built, false).unwrap();
+    assert_eq!(generation.num_contracts(), 50);
+    assert_eq!(generation.contract_by_exact_id("30000007").unwrap(), Some(contract(7)));
+    drop(store);
+    let reopened = GenerationStore::open(dir.path(), small_options()).unwrap();
+    let current = reopened.current().unwrap();
+    assert_eq!(current.id(), "g000001");
+    assert_eq!(current.contract_by_exact_id("30000049").unwrap(), Some(contract(49)));
+}
+
+#[test]
+fn shrink_guard_keeps_the_served_generation() {
+    let dir = tempfile::tempdir().unwrap();
+    let store = GenerationStore::open(dir.path(), small_options()).unwrap();
+    store.publish(build(&store, 100).unwrap(), false).unwrap();
+    let error = store.publish(build(&store, 80).unwrap(), false).unwrap_err();
+    assert!(matches!(error, Error::Validation { .. }), "{error}");
+    assert!(error.to_string().contains("shrink"), "{error}");
+    assert_eq!(store.current().unwrap().id(), "g000001");
+    assert_eq!(generation_dirs(dir.path()), ["g000001"]);
+    // The operator's override publishes it.
+    let forced = store.publish(build(&store, 80).unwrap(), true).unwrap();
+    assert_eq!(forced.num_contracts(), 80);
+    // An empty first generation is refused too.
+    let empty_dir = tempfile::tempdir().unwrap();
+    let empty_store = GenerationStore::open(empty_dir.path(), small_options()).unwrap();
+    assert!(empty_store.publish(build(&empty_store, 0).unwrap(), false).is_err());
+    assert!(empty_store.current().is_none());
+}
+
+#[test]
+fn retention_keeps_two_and_in_flight_readers_finish() {
+    let dir = tempfile::tempdir().unwrap();
+    let store = GenerationStore::open(dir.path(), small_options()).unwrap();
+    store.publish(build(&store, 10).unwrap(), false).unwrap();
+    let first = store.current().unwrap();
+    let searcher = first.searcher();
+    store.publish(build(&store, 11).unwrap(), false).unwrap();
+    store.publish(build(&store, 12).unwrap(), false).unwrap();
+    assert_eq!(generation_dirs(dir.path()), ["g000002", "g000003"]);
+    // The first generation's directory is gone, yet a query that started on it still completes.
+    assert_eq!(searcher.num_docs(), 10);
+    assert_eq!(first.contract_by_exact_id("30000003").unwrap(), Some(contract(3)));
+    assert_eq!(store.current().unwrap().num_contracts(), 12);
+}
+
+#[test]
+fn leftovers_of_crashed_builds_are_removed_at_open() {
+    let dir = tempfile::tempdir().unwrap();
+    {
+        let store = GenerationStore::open(dir.path(), small_options()).unwrap();
+        store.publish(build(&store, 10).unwrap(), false).unwrap();
+        // A build that died half way (its builder dropped without finishing)...
+        let (mut builder, lock) = store.begin_build().unwrap();
+        builder.add(&contract(1)).unwrap();
+        drop(builder);
+        drop(lock);
+        // ...and one that finished but crashed before CURRENT was replaced.
+        let built = build(&store, 10).unwrap();
+        fs::rename(&built.dir, dir.path().join(GENERATIONS_DIR).join("g000003")).unwrap();
+    }
+    assert_eq!(generation_dirs(dir.path()), ["g000001", "g000002.partial", "g000003"]);
+    let store = GenerationStore::open(dir.path(), small_options()).unwrap();
+    assert_eq!(generation_dirs(dir.path()), ["g000001"]);
+    assert_eq!(store.current().unwrap().id(), "g000001");
+}
+
+#[test]
+fn one_build_at_a_time() {
+    let dir = tempfile::tempdir().unwrap();
+    let store = GenerationStore::open(dir.path(), small_options()).unwrap();
+    let (_builder, _lock) = store.begin_build().unwrap();
+    assert!(matches!(store.begin_build(), Err(Error::BuildRunning)));
+}
+
+#[test]
+fn a_corrupt_pointer_is_a_clear_error() {
+    let dir = tempfile::tempdir().unwrap();
+    fs::write(dir.path().join(CURRENT_FILE), "../../etc\n").unwrap();
+    let error = GenerationStore::open(dir.path(), small_options()).err().unwrap();
+    assert!(error.to_string().contains("names no generation"), "{error}");
+}
+
+#[test]
+fn generation_numbers() {
+    assert_eq!(parse_generation_number("g000007"), Some(7));
+    assert_eq!(parse_generation_number("g000007.partial"), Some(7));
+    assert_eq!(parse_generation_number("gx"), None);
+    assert_eq!(parse_generation_number("CURRENT"), None);
+}
