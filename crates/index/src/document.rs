@@ -40,8 +40,9 @@ pub struct ContractKeys {
     pub city: Option<String>,
 }
 
-/// Extra key holding further phone numbers of the customer (landline beside the mobile).
-pub const EXTRA_PHONES: &str = "phones";
+/// Extra key holding further phone numbers of the customer (the landline beside the mobile), as
+/// the ERP mapping writes them.
+pub const EXTRA_PHONES: &str = "otherPhones";
 
 /// Computes the keys of a contract.
 pub fn keys(contract: &Contract) -> ContractKeys {

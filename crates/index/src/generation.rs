@@ -2,13 +2,13 @@
 //! [`GenerationBuilder`] and then served read-only (live updates come later through the single
 //! writer of the served generation).
 
-use std::collections::BTreeMap;
+use std::collections::{BTreeMap, BTreeSet};
 use std::path::{Path, PathBuf};
 use std::time::{Instant, SystemTime, UNIX_EPOCH};
 
 use contract_search_model::Contract;
 use serde::{Deserialize, Serialize};
-use tantivy::collector::TopDocs;
+use tantivy::collector::{DocSetCollector, TopDocs};
 use tantivy::query::TermQuery;
 use tantivy::schema::IndexRecordOption;
 use tantivy::{
@@ -137,6 +137,35 @@ impl Generation {
         load_payload(&self.fields, &document)
     }
 
+    /// The sources that have contracts in this generation.
+    pub fn sources(&self) -> Result<BTreeSet<String>> {
+        let searcher = self.searcher();
+        let mut sources = BTreeSet::new();
+        for segment in searcher.segment_readers() {
+            let inverted = segment.inverted_index(self.fields.source)?;
+            let mut terms = inverted.terms().stream().map_err(tantivy::TantivyError::from)?;
+            while terms.advance() {
+                sources.insert(String::from_utf8_lossy(terms.key()).into_owned());
+            }
+        }
+        Ok(sources)
+    }
+
+    /// Every live contract whose source is not in `excluded` (records a rebuild of the excluded
+    /// sources must carry over).
+    pub fn contracts_not_from(&self, excluded: &BTreeSet<String>) -> Result<Vec<Contract>> {
+        let searcher = self.searcher();
+        let mut contracts = Vec::new();
+        for source in self.sources()?.difference(excluded) {
+            let query =
+                TermQuery::new(Term::from_field_text(self.fields.source, source), IndexRecordOption::Basic);
+            for address in searcher.search(&query, &DocSetCollector)? {
+                contracts.push(self.load(&searcher, address)?);
+            }
+        }
+        Ok(contracts)
+    }
+
     /// The contract with exactly this id, if any.
     pub fn contract_by_exact_id(&self, id: &str) -> Result<Option<Contract>> {
         let searcher = self.searcher();
@@ -207,6 +236,16 @@ impl GenerationBuilder {
             samples: Vec::with_capacity(NUM_SAMPLES),
             sample_state: 0x2545_F491_4F6C_DD1D,
         })
+    }
+
+    /// The generation id this build will publish as.
+    pub fn id(&self) -> &str {
+        &self.id
+    }
+
+    /// The scratch directory of this build.
+    pub fn dir(&self) -> &Path {
+        &self.dir
     }
 
     /// Field handles, for building documents elsewhere (in parallel).

@@ -29,9 +29,9 @@ const STREAM_CUSTOMER: u64 = 2;
 /// Share of business customers.
 pub const BUSINESS_SHARE: f64 = 0.08;
 /// Share of customers planted as a namesake (same first and last name, same town) of the previous.
-pub const NAMESAKE_SHARE: f64 = 0.006;
+pub const NAMESAKE_SHARE: f64 = 0.01;
 /// Share of customers planted as the partner of the previous (same surname, address and email).
-pub const PARTNER_SHARE: f64 = 0.005;
+pub const PARTNER_SHARE: f64 = 0.015;
 
 /// A postal address.
 #[derive(Debug, Clone, PartialEq, Eq)]

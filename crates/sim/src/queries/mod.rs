@@ -532,7 +532,7 @@ mod tests {
         let queries = QueryGenerator::new(&data, 4);
         let mut rng = Rng::new(9);
         for (index, category) in Category::ALL.iter().enumerate() {
-            let query = queries.query_of(*category, index as u64, &mut rng);
+            let query = queries.query_of(*category, index as u64, &mut rng).unwrap();
             assert_eq!(query.category, *category);
         }
     }

@@ -1,0 +1,6 @@
+//! End-to-end tests: each test starts real servers on loopback ports and speaks HTTP to them.
+//! One module per area; `support` holds the shared clients and a change-event receiver.
+
+mod powercloud_sim;
+mod sample_data;
+mod support;
