@@ -146,6 +146,53 @@ pub async fn rebuild(
     Ok(report)
 }
 
+/// Builds and publishes a generation from contracts at hand (a file, a test), without a
+/// connector: the same indexing, validation and publishing as [`rebuild`], but nothing is
+/// carried over: the contracts given replace the whole index. Blocking.
+pub fn rebuild_from_contracts(
+    store: &GenerationStore,
+    contracts: impl IntoIterator<Item = Contract>,
+    allow_shrink: bool,
+) -> Result<RebuildReport> {
+    let started = Instant::now();
+    let (builder, lock) = store.begin_build()?;
+    let partial_dir = builder.dir().to_owned();
+    let (sender, receiver) = sync_channel::<Vec<Contract>>(CHANNEL_PAGES);
+    let outcome = std::thread::scope(|scope| {
+        let indexer = scope
+            .spawn(move || index_pages(builder, receiver, None, BTreeSet::new(), started, Arc::new(|_| {})));
+        let mut page = Vec::with_capacity(1000);
+        for contract in contracts {
+            page.push(contract);
+            if page.len() == 1000 && sender.send(std::mem::take(&mut page)).is_err() {
+                break;
+            }
+        }
+        if !page.is_empty() {
+            let _ = sender.send(page);
+        }
+        drop(sender);
+        indexer.join().map_err(|_| Error::Stage("the indexing thread panicked".into()))?
+    });
+    let (built, num_carried_over) = match outcome {
+        Ok(outcome) => outcome,
+        Err(error) => {
+            store.discard(&partial_dir);
+            return Err(error);
+        }
+    };
+    let num_contracts = built.meta.num_contracts;
+    let generation = store.publish(built, allow_shrink)?;
+    drop(lock);
+    Ok(RebuildReport {
+        generation: generation.id().to_owned(),
+        num_contracts,
+        num_carried_over,
+        num_skipped: 0,
+        elapsed: started.elapsed(),
+    })
+}
+
 async fn run_blocking<T: Send + 'static>(work: impl FnOnce() -> Result<T> + Send + 'static) -> Result<T> {
     tokio::task::spawn_blocking(work).await.map_err(|error| Error::Stage(error.to_string()))?
 }

@@ -11,6 +11,7 @@ use clap::{Parser, Subcommand};
 
 mod commands;
 mod config;
+mod eval;
 mod logging;
 mod progress;
 
@@ -34,6 +35,10 @@ enum Command {
     PowercloudSim(commands::powercloud_sim::PowercloudSimArgs),
     /// Rebuild the index from the ERP into a new generation and publish it (for cron or a first load).
     Rebuild(commands::rebuild::RebuildArgs),
+    /// Measure search quality on labelled queries (from `generate`), per category.
+    Eval(commands::eval::EvalArgs),
+    /// Run one free-text or fields search on the served index and print the answer as JSON.
+    Search(commands::search::SearchArgs),
 }
 
 fn main() -> ExitCode {
@@ -43,6 +48,8 @@ fn main() -> ExitCode {
         Command::Generate(args) => commands::generate::run(args),
         Command::PowercloudSim(args) => commands::powercloud_sim::run(args),
         Command::Rebuild(args) => commands::rebuild::run(args),
+        Command::Eval(args) => commands::eval::run(args),
+        Command::Search(args) => commands::search::run(args),
     };
     match result {
         Ok(()) => ExitCode::SUCCESS,

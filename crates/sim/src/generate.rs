@@ -394,9 +394,9 @@ impl Generator {
         count: u64,
         rng: &mut Rng,
     ) -> SimContract {
-        // One contract: electricity at home. Two: electricity and gas at home (70%), or a second
-        // home (30%), a third of which is a move (old address terminated). Three: both.
-        let second_home = (count == 2 && rng.chance(0.3)) || (count == 3 && position == 2);
+        // The first contract is always at the customer's own address. Two contracts: electricity
+        // and gas at home (70%), or a second home (30%). Three: both.
+        let second_home = position > 0 && ((count == 2 && rng.chance(0.3)) || (count == 3 && position == 2));
         let energy = if position == 1 && !second_home { Energy::Gas } else { Energy::Electricity };
         let address = if second_home { random_address(rng) } else { customer.address.clone() };
         let moved_away = second_home && count == 2 && rng.chance(0.35);

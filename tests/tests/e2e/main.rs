@@ -2,5 +2,6 @@
 //! One module per area; `support` holds the shared clients and a change-event receiver.
 
 mod powercloud_sim;
+mod rebuild;
 mod sample_data;
 mod support;

@@ -210,3 +210,109 @@ impl Receiver {
         }
     }
 }
+
+/// The `contract-search` binary, built once per test run with the test's own cargo (so the
+/// tests always run the binary of the checked-out code); later calls return the same path.
+/// The path comes from cargo's build messages, so `CARGO_TARGET_DIR` and `build.target-dir`
+/// are respected.
+pub fn contract_search_binary() -> std::path::PathBuf {
+    static BINARY: std::sync::OnceLock<std::path::PathBuf> = std::sync::OnceLock::new();
+    BINARY.get_or_init(build_contract_search_binary).clone()
+}
+
+fn build_contract_search_binary() -> std::path::PathBuf {
+    let workspace = std::path::Path::new(env!("CARGO_MANIFEST_DIR")).parent().expect("tests/ has a parent");
+    let output = std::process::Command::new(env!("CARGO"))
+        .current_dir(workspace)
+        .args(["build", "--locked", "-p", "contract-search", "--bin", "contract-search"])
+        .arg("--message-format=json-render-diagnostics")
+        .stderr(std::process::Stdio::inherit())
+        .output()
+        .expect("cargo runs");
+    assert!(output.status.success(), "building the contract-search binary failed ({})", output.status);
+    let built = String::from_utf8_lossy(&output.stdout)
+        .lines()
+        .filter_map(|line| serde_json::from_str::<serde_json::Value>(line).ok())
+        .filter(|message| {
+            message["reason"] == "compiler-artifact" && message["target"]["name"] == "contract-search"
+        })
+        .find_map(|message| message["executable"].as_str().map(std::path::PathBuf::from));
+    let binary = built.unwrap_or_else(|| {
+        let target_dir = std::env::var_os("CARGO_TARGET_DIR")
+            .map(std::path::PathBuf::from)
+            .unwrap_or_else(|| workspace.join("target"));
+        let target_dir = if target_dir.is_absolute() { target_dir } else { workspace.join(target_dir) };
+        target_dir.join("debug").join(format!("contract-search{}", std::env::consts::EXE_SUFFIX))
+    });
+    assert!(binary.is_file(), "no binary at {}", binary.display());
+    binary
+}
+
+/// A child process that is killed (SIGKILL on Unix) and reaped when dropped, so a failing test
+/// never leaks it. Its stdout and stderr go to files beside each other, for failure messages.
+pub struct ChildGuard {
+    child: Option<std::process::Child>,
+    pub stdout_path: std::path::PathBuf,
+    pub stderr_path: std::path::PathBuf,
+}
+
+impl ChildGuard {
+    /// Spawns `command` with stdout and stderr written to `<log_prefix>.stdout` / `.stderr`.
+    pub fn spawn(mut command: std::process::Command, log_prefix: &std::path::Path) -> ChildGuard {
+        let stdout_path = log_prefix.with_extension("stdout");
+        let stderr_path = log_prefix.with_extension("stderr");
+        let stdout = std::fs::File::create(&stdout_path).expect("stdout file");
+        let stderr = std::fs::File::create(&stderr_path).expect("stderr file");
+        let child = command
+            .stdin(std::process::Stdio::null())
+            .stdout(stdout)
+            .stderr(stderr)
+            .spawn()
+            .expect("the child starts");
+        ChildGuard { child: Some(child), stdout_path, stderr_path }
+    }
+
+    /// The exit status if the child has exited, without waiting.
+    pub fn try_wait(&mut self) -> Option<std::process::ExitStatus> {
+        self.child.as_mut().and_then(|child| child.try_wait().expect("polling the child"))
+    }
+
+    /// Kills the child with SIGKILL (Unix) and reaps it; returns its exit status.
+    pub fn kill(&mut self) -> std::process::ExitStatus {
+        let mut child = self.child.take().expect("the child was not killed before");
+        // Fails only if it already exited; `wait` then returns that status.
+        let _ = child.kill();
+        child.wait().expect("reaping the child")
+    }
+
+    /// Waits (polling, so an in-process server on this runtime keeps serving) until the child
+    /// exits or `timeout` passes; panics with its stderr on a timeout.
+    pub async fn wait_async(&mut self, timeout: Duration) -> std::process::ExitStatus {
+        let deadline = Instant::now() + timeout;
+        loop {
+            if let Some(status) = self.try_wait() {
+                self.child = None;
+                return status;
+            }
+            assert!(Instant::now() < deadline, "the child did not exit within {timeout:?}: {}", self.logs());
+            tokio::time::sleep(Duration::from_millis(20)).await;
+        }
+    }
+
+    /// The child's stdout and the tail of its stderr, for assertion messages.
+    pub fn logs(&self) -> String {
+        let stdout = std::fs::read_to_string(&self.stdout_path).unwrap_or_default();
+        let stderr = std::fs::read_to_string(&self.stderr_path).unwrap_or_default();
+        let tail: Vec<&str> = stderr.lines().rev().take(30).collect::<Vec<_>>().into_iter().rev().collect();
+        format!("\n--- stdout ---\n{stdout}\n--- stderr (tail) ---\n{}", tail.join("\n"))
+    }
+}
+
+impl Drop for ChildGuard {
+    fn drop(&mut self) {
+        if let Some(mut child) = self.child.take() {
+            let _ = child.kill();
+            let _ = child.wait();
+        }
+    }
+}

@@ -1,5 +1,7 @@
 //! One module per subcommand.
 
+pub mod eval;
 pub mod generate;
 pub mod powercloud_sim;
 pub mod rebuild;
+pub mod search;

@@ -1,0 +1,77 @@
+//! Building blocks of queries: terms normalised as the index normalised them, the typo policy,
+//! and prefixes. Nothing here parses a query language.
+
+use contract_search_index::analysis::{MAX_PREFIX_CHARS, MIN_PREFIX_CHARS};
+use tantivy::Term;
+use tantivy::query::{BoostQuery, FuzzyTermQuery, Query, TermQuery};
+use tantivy::schema::{Field, IndexRecordOption};
+
+/// Edits allowed for a word, by its length in characters, as the best engines do: none up to
+/// four letters, one from five, two from nine.
+pub fn typo_distance(word: &str) -> u8 {
+    match word.chars().count() {
+        0..=4 => 0,
+        5..=8 => 1,
+        _ => 2,
+    }
+}
+
+/// A term query with a boost.
+pub fn term(field: Field, text: &str, boost: f32) -> Box<dyn Query> {
+    let query = TermQuery::new(Term::from_field_text(field, text), IndexRecordOption::WithFreqs);
+    Box::new(BoostQuery::new(Box::new(query), boost))
+}
+
+/// A term query on a key field (no frequencies).
+pub fn key(field: Field, text: &str, boost: f32) -> Box<dyn Query> {
+    let query = TermQuery::new(Term::from_field_text(field, text), IndexRecordOption::Basic);
+    Box::new(BoostQuery::new(Box::new(query), boost))
+}
+
+/// A fuzzy query within the typo policy's distance, or `None` for short words. Fuzzy matches
+/// all score the same constant (tantivy), so callers pair it with a higher-boosted exact term.
+pub fn fuzzy(field: Field, word: &str, boost: f32) -> Option<Box<dyn Query>> {
+    let distance = typo_distance(word);
+    (distance > 0).then(|| {
+        let query = FuzzyTermQuery::new(Term::from_field_text(field, word), distance, true);
+        Box::new(BoostQuery::new(Box::new(query), boost)) as Box<dyn Query>
+    })
+}
+
+/// Words starting with `word`: the tagged edge n-gram when it is short enough to be indexed,
+/// else a prefix automaton on the text field (cheap for long prefixes: few words match).
+pub fn prefix(
+    prefix_field: Field,
+    tag: char,
+    text_field: Field,
+    word: &str,
+    boost: f32,
+) -> Option<Box<dyn Query>> {
+    let num_chars = word.chars().count();
+    if num_chars < MIN_PREFIX_CHARS {
+        return None;
+    }
+    let query: Box<dyn Query> = if num_chars <= MAX_PREFIX_CHARS {
+        Box::new(TermQuery::new(
+            Term::from_field_text(prefix_field, &format!("{tag}{word}")),
+            IndexRecordOption::Basic,
+        ))
+    } else {
+        Box::new(FuzzyTermQuery::new_prefix(Term::from_field_text(text_field, word), 0, false))
+    };
+    Some(Box::new(BoostQuery::new(query, boost)))
+}
+
+#[cfg(test)]
+mod tests {
+    use super::*;
+
+    #[test]
+    fn typo_policy() {
+        assert_eq!(typo_distance("koch"), 0);
+        assert_eq!(typo_distance("weber"), 1);
+        assert_eq!(typo_distance("schneide"), 1);
+        assert_eq!(typo_distance("schneider"), 2);
+        assert_eq!(typo_distance("müller"), 1);
+    }
+}
