@@ -105,6 +105,22 @@ impl GenerationStore {
         self.current.load_full()
     }
 
+    /// Picks up a generation that another process (a `rebuild` from cron) published: if
+    /// `CURRENT` names another generation than the served one, opens it and switches to it.
+    /// Returns whether it switched.
+    pub fn refresh(&self) -> Result<bool> {
+        let Some(id) = self.read_current_pointer()? else {
+            return Ok(false);
+        };
+        if self.current().is_some_and(|generation| generation.id() == id) {
+            return Ok(false);
+        }
+        let generation = Generation::open(&self.root.join(GENERATIONS_DIR).join(&id))?;
+        info!(generation = %id, num_contracts = generation.num_contracts(), "switched to a generation published by another process");
+        self.current.store(Some(Arc::new(generation)));
+        Ok(true)
+    }
+
     fn read_current_pointer(&self) -> Result<Option<String>> {
         let path = self.root.join(CURRENT_FILE);
         match fs::read_to_string(&path) {

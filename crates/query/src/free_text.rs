@@ -275,6 +275,7 @@ fn words_query(fields: &Fields, analysis: &Analysis, allowed_misses: usize) -> O
 
 /// A ranked contract with the enneo fields its match came from.
 #[derive(Debug, Clone, Serialize)]
+#[serde(rename_all = "camelCase")]
 pub struct ContractHit {
     /// The contract.
     pub contract: Contract,
@@ -292,6 +293,10 @@ impl ContractSearch {
     /// Contracts ranked for free text, best first (at most `limit`).
     pub fn contracts(&self, text: &str, limit: usize) -> Result<Vec<ContractHit>> {
         let generation = self.generation()?;
+        let limit = limit.min(MAX_LIMIT * 4);
+        if limit == 0 {
+            return Ok(Vec::new());
+        }
         let analysis = analyse(text);
         let fields = generation.fields();
         let searcher = generation.searcher();
@@ -332,9 +337,9 @@ impl ContractSearch {
         if limit == 0 {
             return Ok(Vec::new());
         }
-        let wanted = query.offset + limit;
+        let wanted = query.offset.saturating_add(limit);
         // Several contracts per customer: fetch more contracts than customers wanted.
-        let hits = self.contracts(&query.q, (wanted * 4).min(MAX_LIMIT * 4))?;
+        let hits = self.contracts(&query.q, wanted.saturating_mul(4).min(MAX_LIMIT * 4))?;
         let mut order: Vec<String> = Vec::new();
         let mut seen: HashMap<String, ()> = HashMap::new();
         for hit in hits {

@@ -19,8 +19,21 @@
 //! application_hash = "0123456789abcdef0123456789abcdef"
 //! user = "apiuser"
 //! secret = "..."           # better: CONTRACT_SEARCH_POWERCLOUD_SECRET
+//!
+//! [server]                 # `serve` only; flags and variables in `commands::serve::ServerArgs`
+//! listen = "127.0.0.1:8080"
+//! rebuild_schedule = "0 2 * * *"   # cron, or "off"
+//! time_zone = "Europe/Berlin"
+//! request_timeout = "5s"
+//! max_body_bytes = 1048576
+//! api_keys = [             # better: CONTRACT_SEARCH_API_KEYS="search=...,admin=..."
+//!   { scope = "search", key = "..." },
+//!   { scope = "admin", key = "..." },
+//! ]
 //! ```
 
+use std::fmt;
+use std::net::SocketAddr;
 use std::path::{Path, PathBuf};
 
 use anyhow::{Context, bail};
@@ -72,6 +85,43 @@ struct FileConfig {
     #[serde(default)]
     index: IndexFileConfig,
     powercloud: Option<toml::Table>,
+    #[serde(default)]
+    server: ServerFileConfig,
+}
+
+/// The `[server]` table of the config file, as written; `commands::serve` resolves it with the
+/// flags and environment variables of `serve`.
+#[derive(Debug, Default, Clone, Deserialize)]
+#[serde(deny_unknown_fields)]
+pub struct ServerFileConfig {
+    /// Address to listen on.
+    pub listen: Option<SocketAddr>,
+    /// Cron expression of the built-in rebuild, or `off`.
+    pub rebuild_schedule: Option<String>,
+    /// IANA time zone of the schedule.
+    pub time_zone: Option<String>,
+    /// Request timeout with a unit, e.g. `"5s"`.
+    pub request_timeout: Option<String>,
+    /// Largest request body in bytes.
+    pub max_body_bytes: Option<usize>,
+    /// API keys with their scopes.
+    pub api_keys: Option<Vec<ApiKeyEntry>>,
+}
+
+/// One API key of the config file. `Debug` redacts the key.
+#[derive(Clone, Deserialize)]
+#[serde(deny_unknown_fields)]
+pub struct ApiKeyEntry {
+    /// `search`, `import` or `admin`.
+    pub scope: String,
+    /// The key, sent as `Authorization: Bearer <key>`.
+    pub key: String,
+}
+
+impl fmt::Debug for ApiKeyEntry {
+    fn fmt(&self, formatter: &mut fmt::Formatter<'_>) -> fmt::Result {
+        formatter.debug_struct("ApiKeyEntry").field("scope", &self.scope).field("key", &"<redacted>").finish()
+    }
 }
 
 #[derive(Debug, Default, Deserialize)]
@@ -92,6 +142,8 @@ pub struct Settings {
     pub store: StoreOptions,
     /// The Powercloud source, when one is configured.
     pub powercloud: Option<PowercloudConfig>,
+    /// The `[server]` table of the file (resolved by `serve`).
+    pub server: ServerFileConfig,
 }
 
 fn read_file(path: &Path) -> anyhow::Result<FileConfig> {
@@ -127,7 +179,7 @@ impl CommonArgs {
             validation: ValidationOptions { max_shrink, allow_shrink: false },
         };
         let powercloud = self.powercloud(file.powercloud)?;
-        Ok(Settings { data_dir, store, powercloud })
+        Ok(Settings { data_dir, store, powercloud, server: file.server })
     }
 
     fn powercloud(&self, file: Option<toml::Table>) -> anyhow::Result<Option<PowercloudConfig>> {
@@ -211,6 +263,28 @@ mod tests {
         assert_eq!(powercloud.user, "flaguser");
         assert_eq!(powercloud.secret, "filesecret");
         assert_eq!(powercloud.page_size, 500);
+    }
+
+    #[test]
+    fn server_table() {
+        let file = write(
+            r#"
+            [server]
+            listen = "0.0.0.0:9000"
+            rebuild_schedule = "off"
+            api_keys = [{ scope = "search", key = "k1" }, { scope = "admin", key = "k2" }]
+            "#,
+        );
+        let args = CommonArgs { config: Some(file.path().to_owned()), ..CommonArgs::default() };
+        let server = args.resolve().unwrap().server;
+        assert_eq!(server.listen, Some("0.0.0.0:9000".parse().unwrap()));
+        assert_eq!(server.rebuild_schedule.as_deref(), Some("off"));
+        let keys = server.api_keys.unwrap();
+        assert_eq!((keys[1].scope.as_str(), keys[1].key.as_str()), ("admin", "k2"));
+        assert!(!format!("{keys:?}").contains("k2"));
+        let file = write("[server]\nlisten_on = \"x\"\n");
+        let args = CommonArgs { config: Some(file.path().to_owned()), ..CommonArgs::default() };
+        assert!(format!("{:#}", args.resolve().unwrap_err()).contains("listen_on"));
     }
 
     #[test]

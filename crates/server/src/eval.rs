@@ -203,3 +203,28 @@ pub fn evaluate(search: &ContractSearch, queries: &[LabelledQuery]) -> anyhow::R
     }
     Ok(report)
 }
+
+#[cfg(test)]
+mod tests {
+    use super::*;
+    use crate::test_support::{sample_path, sample_store};
+
+    /// Quality floors on the checked-in sample (2,000 contracts, 600 labelled queries). The
+    /// figures at 1.5M contracts are in the README; these floors catch regressions in CI.
+    #[test]
+    fn quality_floors_on_the_sample() {
+        let text = std::fs::read_to_string(sample_path("queries.ndjson")).unwrap();
+        let queries: Vec<LabelledQuery> =
+            text.lines().map(|line| serde_json::from_str(line).unwrap()).collect();
+        let search = ContractSearch::new(sample_store(), contract_search_query::FieldsSettings::default());
+        let report = evaluate(&search, &queries).unwrap();
+        let summary = report.summary();
+        let table = report.markdown();
+        assert!(summary.fields_correct >= 0.97, "{table}");
+        assert_eq!(summary.fields_wrong, 0.0, "{table}");
+        assert_eq!(summary.absent_false_match, 0.0, "{table}");
+        assert_eq!(summary.ambiguous_answered, 0.0, "{table}");
+        assert!(summary.text_rank1 >= 0.95, "{table}");
+        assert!(summary.text_top10 >= 0.99, "{table}");
+    }
+}

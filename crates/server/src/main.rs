@@ -1,9 +1,10 @@
 //! `contract-search`: a search sidecar that caches an energy supplier's whole ERP contract list
 //! and answers enneo's contract-search calls.
 //!
-//! Subcommands so far: `generate` (synthetic data and labelled queries), `powercloud-sim`
-//! (a Powercloud simulator serving that data) and `rebuild` (a full rebuild of the index from
-//! the ERP). Only `main` picks exit codes.
+//! Subcommands so far: `demo` (everything on built-in defaults), `serve` (the search server),
+//! `generate` (synthetic data and labelled queries), `powercloud-sim` (a Powercloud simulator
+//! serving that data) and `rebuild` (a full rebuild of the index from the ERP). Only `main`
+//! picks exit codes.
 
 use std::process::ExitCode;
 
@@ -12,8 +13,12 @@ use clap::{Parser, Subcommand};
 mod commands;
 mod config;
 mod eval;
+mod http;
 mod logging;
 mod progress;
+mod schedule;
+#[cfg(test)]
+mod test_support;
 
 /// A search sidecar for enneo over large ERP contract lists.
 #[derive(Debug, Parser)]
@@ -29,6 +34,11 @@ struct Cli {
 
 #[derive(Debug, Subcommand)]
 enum Command {
+    /// Try it out: synthetic contracts in a built-in Powercloud simulator, a full rebuild, and the
+    /// search server on 127.0.0.1:8080 with ready-to-run curl examples.
+    Demo(commands::demo::DemoArgs),
+    /// Run the search server: the HTTP API on the index, with the built-in nightly rebuild.
+    Serve(commands::serve::ServeArgs),
     /// Write synthetic German energy contracts (raw Powercloud records) and labelled queries as NDJSON.
     Generate(commands::generate::GenerateArgs),
     /// Serve synthetic contracts over Powercloud's HTTP scheme, with fault injection and a change stream.
@@ -45,6 +55,8 @@ fn main() -> ExitCode {
     let cli = Cli::parse();
     logging::init(cli.log_format);
     let result = match cli.command {
+        Command::Demo(args) => commands::demo::run(args),
+        Command::Serve(args) => commands::serve::run(args),
         Command::Generate(args) => commands::generate::run(args),
         Command::PowercloudSim(args) => commands::powercloud_sim::run(args),
         Command::Rebuild(args) => commands::rebuild::run(args),

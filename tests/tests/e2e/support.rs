@@ -226,10 +226,14 @@ fn build_contract_search_binary() -> std::path::PathBuf {
         .current_dir(workspace)
         .args(["build", "--locked", "-p", "contract-search", "--bin", "contract-search"])
         .arg("--message-format=json-render-diagnostics")
-        .stderr(std::process::Stdio::inherit())
         .output()
         .expect("cargo runs");
-    assert!(output.status.success(), "building the contract-search binary failed ({})", output.status);
+    assert!(
+        output.status.success(),
+        "building the contract-search binary failed ({}):\n{}",
+        output.status,
+        String::from_utf8_lossy(&output.stderr)
+    );
     let built = String::from_utf8_lossy(&output.stdout)
         .lines()
         .filter_map(|line| serde_json::from_str::<serde_json::Value>(line).ok())

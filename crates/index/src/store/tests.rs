@@ -136,3 +136,18 @@ fn generation_numbers() {
     assert_eq!(parse_generation_number("gx"), None);
     assert_eq!(parse_generation_number("CURRENT"), None);
 }
+
+#[test]
+fn refresh_picks_up_another_processes_publication() {
+    let dir = tempfile::tempdir().unwrap();
+    let server = GenerationStore::open(dir.path(), small_options()).unwrap();
+    server.publish(build(&server, 10).unwrap(), false).unwrap();
+    assert!(!server.refresh().unwrap());
+    // Another process (a cron rebuild) opens the same directory and publishes.
+    let cron = GenerationStore::open(dir.path(), small_options()).unwrap();
+    cron.publish(build(&cron, 12).unwrap(), false).unwrap();
+    assert_eq!(server.current().unwrap().num_contracts(), 10);
+    assert!(server.refresh().unwrap());
+    assert_eq!(server.current().unwrap().num_contracts(), 12);
+    assert_eq!(server.current().unwrap().id(), "g000002");
+}

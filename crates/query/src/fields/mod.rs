@@ -85,12 +85,54 @@ pub struct Candidate {
     pub fields: Vec<FieldVerdict>,
 }
 
+impl Candidate {
+    fn contradicts(&self, field: &str) -> bool {
+        self.fields.iter().any(|verdict| verdict.field == field && verdict.contradicts)
+    }
+
+    fn has_strong_identifier(&self) -> bool {
+        self.fields.iter().any(|verdict| IDENTIFYING.contains(&verdict.field) && verdict.similarity >= 0.8)
+    }
+
+    /// Whether the candidate is ruled out whatever its score:
+    /// - a contract id, customer id, meter number, surname or company that disagrees;
+    /// - a match resting on the address alone, while the first name, postcode or town disagrees
+    ///   (a household has several members; the same street exists in many towns);
+    /// - a match resting on an identifier while both the first name and the place disagree.
+    pub fn is_disqualified(&self) -> bool {
+        if self.fields.iter().any(|verdict| verdict.contradicts && DISQUALIFYING.contains(&verdict.field)) {
+            return true;
+        }
+        let first_name = self.contradicts("firstname");
+        let place = self.contradicts("postalCode") || self.contradicts("city") || self.contradicts("address");
+        if self.has_strong_identifier() {
+            first_name && place
+        } else {
+            first_name || self.contradicts("postalCode") || self.contradicts("city")
+        }
+    }
+
+    /// Whether the match rests on something that identifies a customer: an identifier that
+    /// matched, or the street with the house number. A name with a postcode or town alone does
+    /// not (namesakes, and people who are not customers, share those).
+    pub fn has_identifying_evidence(&self) -> bool {
+        let similarity = |field: &str| {
+            self.fields
+                .iter()
+                .find(|verdict| verdict.field == field)
+                .map_or(0.0, |verdict| verdict.similarity)
+        };
+        IDENTIFYING.iter().any(|field| similarity(field) >= 0.8)
+            || (similarity("address") >= 0.8 && similarity("houseNumber") >= 1.0)
+    }
+}
+
 /// The answer of a fields search.
 #[derive(Debug, Clone, Serialize)]
 pub struct FieldsOutcome {
     /// The one confident match, or `None`.
     pub matched: Option<FieldsMatch>,
-    /// Why: filled only when asked to explain.
+    /// Why this answer (a short sentence, always filled).
     pub reason: &'static str,
     /// The best candidates with their scores (only when asked to explain).
     pub candidates: Vec<Candidate>,
@@ -210,7 +252,7 @@ mod weight {
     pub const METER: (f32, f32) = (9.0, 4.0);
     pub const LASTNAME: (f32, f32) = (3.0, 4.0);
     pub const FIRSTNAME: (f32, f32) = (1.5, 1.5);
-    pub const COMPANY: (f32, f32) = (3.0, 2.0);
+    pub const COMPANY: (f32, f32) = (4.0, 3.0);
     pub const STREET: (f32, f32) = (2.0, 1.0);
     pub const HOUSE_NUMBER: (f32, f32) = (1.5, 1.5);
     pub const POSTCODE: (f32, f32) = (1.5, 1.5);
@@ -219,6 +261,16 @@ mod weight {
 
 /// Below this similarity a field given counts as contradicting the candidate.
 const CONTRADICTION_BELOW: f32 = 0.5;
+/// Company names contradict below this similarity (one shared word of two is not the company).
+const COMPANY_CONTRADICTION_BELOW: f32 = 0.75;
+
+/// Fields whose contradiction rules a candidate out, whatever else matches: a contract id, meter
+/// number or customer id that belongs to someone else, or a clearly different surname or company
+/// (a right contract id with a wrong name is how one customer's data reaches another).
+const DISQUALIFYING: &[&str] = &["contractId", "customerId", "meterNumber", "lastname", "company"];
+
+/// Fields that identify on their own when they match.
+const IDENTIFYING: &[&str] = &["contractId", "customerId", "email", "phone", "meterNumber"];
 
 struct Tally {
     evidence: f32,
@@ -229,7 +281,8 @@ struct Tally {
 
 impl Tally {
     fn add(&mut self, field: &'static str, (weight, penalty): (f32, f32), similarity: f32) {
-        let contradicts = similarity < CONTRADICTION_BELOW;
+        let below = if field == "company" { COMPANY_CONTRADICTION_BELOW } else { CONTRADICTION_BELOW };
+        let contradicts = similarity < below;
         self.evidence += weight * similarity;
         self.total_weight += weight;
         if contradicts {
@@ -376,6 +429,12 @@ impl ContractSearch {
         }
         if best.similarity < settings.min_similarity {
             return none("best candidate below the similarity threshold", candidates);
+        }
+        if best.is_disqualified() {
+            return none("an identifier or the name of the best candidate contradicts the input", candidates);
+        }
+        if !best.has_identifying_evidence() {
+            return none("nothing identifying matched (a name with a town is not enough)", candidates);
         }
         let runner_up = scored.iter().find(|(candidate, _)| candidate.customer_id != best.customer_id);
         if let Some((runner_up, _)) = runner_up

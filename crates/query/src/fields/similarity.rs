@@ -47,15 +47,39 @@ pub fn first_name(query: &str, stored: &str) -> f32 {
 const LEGAL_FORM_TOKENS: &[&str] =
     &["gmbh", "co", "kg", "ag", "ek", "e", "k", "gbr", "ug", "ohg", "haftungsbeschrankt", "mbh", "und"];
 
+/// Company words without legal forms, also when the legal form itself is misspelt
+/// ("haftungsbeschrankt" written "hafutngsbeschrankt").
 fn company_tokens(text: &str) -> Vec<String> {
-    name_tokens(text).into_iter().filter(|token| !LEGAL_FORM_TOKENS.contains(&token.as_str())).collect()
+    name_tokens(text)
+        .into_iter()
+        .filter(|token| {
+            !LEGAL_FORM_TOKENS
+                .iter()
+                .any(|form| form == token || (form.len() >= 8 && levenshtein(form, token) <= 2))
+        })
+        .collect()
 }
 
 fn token_match(left: &str, right: &str) -> bool {
-    left == right || (left.chars().count() >= 5 && levenshtein(left, right) <= 1)
+    left == right || (left.chars().count() >= 4 && levenshtein(left, right) <= 1)
 }
 
-/// Similarity of company names: shared words (typo-tolerant), legal forms ignored.
+/// Legal forms that typing runs into the name ("SchneeleOHG").
+const FUSED_LEGAL_FORMS: &[&str] = &["gmbhcokg", "gmbh", "mbh", "ohg", "gbr", "kg", "ag", "ug", "ek"];
+
+/// The company name as one run of letters, legal forms removed (also when fused to the name).
+fn company_compact(tokens: &[String]) -> String {
+    let mut compact = tokens.concat();
+    while let Some(form) =
+        FUSED_LEGAL_FORMS.iter().find(|form| compact.len() > form.len() + 3 && compact.ends_with(*form))
+    {
+        compact.truncate(compact.len() - form.len());
+    }
+    compact
+}
+
+/// Similarity of company names: shared words (typo-tolerant), legal forms ignored; or, for typos
+/// that split or join words ("KanzleiN eu"), the names as one run of letters within a few edits.
 pub fn company(query: &str, stored: &str) -> f32 {
     let query = company_tokens(query);
     let stored = company_tokens(stored);
@@ -63,13 +87,22 @@ pub fn company(query: &str, stored: &str) -> f32 {
         return 0.0;
     }
     let shared = query.iter().filter(|token| stored.iter().any(|other| token_match(token, other))).count();
-    shared as f32 / query.len().max(stored.len()) as f32
+    let by_words = shared as f32 / query.len().max(stored.len()) as f32;
+    let (query_compact, stored_compact) = (company_compact(&query), company_compact(&stored));
+    let length = query_compact.chars().count().max(stored_compact.chars().count());
+    let by_letters = match levenshtein(&query_compact, &stored_compact) {
+        0 => 1.0,
+        distance if distance <= (length / 8).max(1) => 0.85,
+        _ => 0.0,
+    };
+    by_words.max(by_letters)
 }
 
 /// Similarity of street names (without house numbers): compared with the street suffix folded
 /// (`Str.` = `Straße`) and, for typos inside the suffix (`Hauptstrase`), without.
 pub fn street(query: &str, stored: &str) -> f32 {
-    street_folded(&fold_street(query), &fold_street(stored)).max(street_folded(&fold_name(query), &fold_name(stored)))
+    street_folded(&fold_street(query), &fold_street(stored))
+        .max(street_folded(&fold_name(query), &fold_name(stored)))
 }
 
 fn street_folded(query: &str, stored: &str) -> f32 {
@@ -137,6 +170,12 @@ mod tests {
         assert_eq!(company("Bäckerei Schmidt", "Bäckerei Schmidt GmbH"), 1.0);
         assert_eq!(company("Backerei Schmit GmbH", "Bäckerei Schmidt GmbH"), 1.0);
         assert_eq!(company("Schmidt", "Bäckerei Schmidt GmbH"), 0.5);
+        assert_eq!(
+            company("KanzleiN eu UG (haftungsbeschränkt)", "Kanzlei Neu UG (haftungsbeschränkt)"),
+            1.0
+        );
+        assert_eq!(company("Metallbau SchneeleOHG", "Metallbau Schneele OHG"), 1.0);
+        assert_eq!(company("Zahnaqztpraxs Hasel OHG", "Zahnarztpraxis Hasel OHG"), 0.85);
         assert!(company("Autohaus Weber KG", "Bäckerei Schmidt GmbH") < 0.1);
     }
 

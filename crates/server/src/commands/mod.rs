@@ -1,7 +1,9 @@
 //! One module per subcommand.
 
+pub mod demo;
 pub mod eval;
 pub mod generate;
 pub mod powercloud_sim;
 pub mod rebuild;
 pub mod search;
+pub mod serve;

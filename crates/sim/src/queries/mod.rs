@@ -17,6 +17,8 @@ use self::truth::{KeyKind, TruthCounts, company_keys, key, name_keys};
 use crate::generate::{
     Address, Generator, Relation, SimContract, SimCustomer, random_address, random_first_name, random_surname,
 };
+use contract_search_model::normalize::fold_name;
+
 use crate::rng::Rng;
 use crate::vocab;
 
@@ -264,9 +266,7 @@ impl<'a> QueryGenerator<'a> {
                 let other = self.random_customer(rng);
                 let (other_last, other_first) = other.lastname.clone().zip(other.firstname.clone())?;
                 let (last, _) = person?;
-                if contract_search_model::normalize::fold_name(&last)
-                    == contract_search_model::normalize::fold_name(&other_last)
-                {
+                if fold_name(&last) == fold_name(&other_last) {
                     return None;
                 }
                 set(&mut input, "contractId", Some(contract.id.to_string()));
@@ -316,7 +316,7 @@ impl<'a> QueryGenerator<'a> {
         let first = random_first_name(rng, female);
         let last = random_surname(rng);
         let address = random_address(rng);
-        let [name_city, _, name_street, _] = name_keys(&last, &first, &address);
+        let [name_city, _, name_street, ..] = name_keys(&last, &first, &address);
         if self.truth.count(name_street) > 0 || self.truth.count(name_city) > 0 {
             return None;
         }
@@ -384,8 +384,12 @@ impl<'a> QueryGenerator<'a> {
                 set(&mut input, "postalCode", with_zip.then(|| customer.address.postcode.clone()));
             }
             _ => {
+                // The planted partner: the customer before shares email and surname, so the
+                // two cannot be told apart by them.
                 let email = customer.email.clone()?;
-                if self.truth.count(key(KeyKind::Email, &[&email])) < 2 {
+                let partner = self.data.customer(index - 1);
+                let same_surname = partner.lastname.as_deref().map(fold_name) == Some(fold_name(&last));
+                if partner.email.as_deref() != Some(email.as_str()) || !same_surname {
                     return None;
                 }
                 set(&mut input, "email", Some(email));
@@ -442,10 +446,17 @@ impl<'a> QueryGenerator<'a> {
             TextStreetName => {
                 let (last, first) = person.clone()?;
                 let address = &contract.address;
-                if !self.unique(name_keys(&last, &first, address)[3]) {
+                // Agents add the town or the postcode: the street alone is in every town.
+                let keys = name_keys(&last, &first, address);
+                let (place, place_key) = if rng.chance(0.5) {
+                    (address.postcode.clone(), keys[3])
+                } else {
+                    (city_part(&address.city, rng), keys[4])
+                };
+                if !self.unique(place_key) {
                     return None;
                 }
-                format!("{} {}", noisy_name(&last, rng), street_line(address, rng))
+                format!("{} {} {place}", noisy_name(&last, rng), street_line(address, rng))
             }
             TextPartial => {
                 let (last, first) = person.clone()?;

@@ -28,6 +28,8 @@ pub enum KeyKind {
     NameStreet,
     /// Last name, street, house number, postcode.
     LastStreet,
+    /// Last name, street, house number, city.
+    LastStreetCity,
     /// Company, postcode.
     CompanyZip,
     /// Company, city.
@@ -44,8 +46,9 @@ pub fn key(kind: KeyKind, parts: &[&str]) -> u64 {
     hasher.finish()
 }
 
-/// Keys of a customer with a name at an address.
-pub fn name_keys(lastname: &str, firstname: &str, address: &Address) -> [u64; 4] {
+/// Keys of a customer with a name at an address: name and city, name and postcode, name and
+/// street address, surname and street address with postcode, surname and street address with city.
+pub fn name_keys(lastname: &str, firstname: &str, address: &Address) -> [u64; 5] {
     let last = fold_name(lastname);
     let first = fold_name(firstname);
     let city = fold_name(&address.city);
@@ -56,6 +59,7 @@ pub fn name_keys(lastname: &str, firstname: &str, address: &Address) -> [u64; 4]
         key(KeyKind::NameZip, &[&last, &first, &address.postcode]),
         key(KeyKind::NameStreet, &[&last, &first, &street, &house, &address.postcode]),
         key(KeyKind::LastStreet, &[&last, &street, &house, &address.postcode]),
+        key(KeyKind::LastStreetCity, &[&last, &street, &house, &city]),
     ]
 }
 

@@ -1,7 +1,8 @@
 //! The real binary killed with SIGKILL in the middle of a rebuild: while fetching, after most
 //! pages, and while merging the committed segments. Each time `CURRENT` still names the last good
-//! generation, opening the data directory removes the leftover `.partial` directory and serves
-//! that generation with all its contracts, and the next rebuild publishes the next generation.
+//! generation, and opening the data directory removes the leftover `.partial` directory and serves
+//! that generation with all its contracts. After the three crashes the binary's next rebuild runs
+//! to its end and publishes the next generation.
 //!
 //! The moments are found by watching, not by timing: the simulator counts the pages it served,
 //! and the partial directory shows tantivy's commit (`meta.json` lists segments) and the merge
@@ -24,9 +25,9 @@ use super::{
 };
 use crate::support::{ChildGuard, contract_search_binary};
 
-const NUM_CONTRACTS: u64 = 6000;
+const NUM_CONTRACTS: u64 = 4000;
 /// Page size and concurrency of the binary, so that fetching takes a few seconds.
-const CHILD_PAGE_SIZE: u64 = 100;
+const CHILD_PAGE_SIZE: u64 = 50;
 const CHILD_CONCURRENCY: u64 = 2;
 /// Latency of every ERP answer while the binary rebuilds.
 const CHILD_LATENCY_MS: u64 = 30;

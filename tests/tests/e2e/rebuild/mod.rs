@@ -113,20 +113,29 @@ fn assert_generation_holds(generation: &Generation, expected: &[Contract]) {
     assert_eq!(generation.num_contracts(), expected.len() as u64, "documents in {}", generation.id());
     let distinct_ids: BTreeSet<&str> = expected.iter().map(|contract| contract.id.as_str()).collect();
     assert_eq!(distinct_ids.len(), expected.len(), "the expected ids are distinct");
-    let check = |contracts: &[Contract]| {
-        for contract in contracts {
-            let stored = generation.contract_by_exact_id(&contract.id).expect("the look-up runs");
-            let Some(stored) = stored else {
-                panic!("contract {} is missing from {}", contract.id, generation.id());
-            };
-            assert_eq!(&stored, contract, "contract {} in {}", contract.id, generation.id());
-        }
+    // The first difference of a chunk, if any.
+    let check = |contracts: &[Contract]| -> Option<String> {
+        contracts.iter().find_map(|contract| {
+            match generation.contract_by_exact_id(&contract.id).expect("the look-up runs") {
+                None => Some(format!("contract {} is missing", contract.id)),
+                Some(stored) if &stored != contract => Some(format!(
+                    "contract {} differs:\n stored: {stored:?}\n expected: {contract:?}",
+                    contract.id
+                )),
+                Some(_) => None,
+            }
+        })
     };
-    std::thread::scope(|scope| {
-        for chunk in expected.chunks(expected.len().div_ceil(num_threads()).max(1)) {
-            scope.spawn(move || check(chunk));
-        }
+    let difference = std::thread::scope(|scope| {
+        let workers: Vec<_> = expected
+            .chunks(expected.len().div_ceil(num_threads()).max(1))
+            .map(|chunk| scope.spawn(move || check(chunk)))
+            .collect();
+        workers.into_iter().find_map(|worker| worker.join().expect("the look-ups do not panic"))
     });
+    if let Some(difference) = difference {
+        panic!("{} does not hold the expected contracts: {difference}", generation.id());
+    }
 }
 
 fn num_threads() -> usize {

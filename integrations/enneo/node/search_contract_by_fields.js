@@ -1,0 +1,73 @@
+// enneo searchContractByFieldsExecutor -> contract-search (Node 20, CommonJS, no npm packages).
+//
+// Input (JSON on stdin): the fields enneo's AI extracted from a message, plus ticketId, e.g.
+//                        {"contractId": "0030000417", "lastname": "Ebelstädt", "ticketId": "T-984058"}
+// Output (stdout):       {"contractId": "...", "customerId": "..."} for one confident match, else {}.
+//                        contract-search decides; this program passes its answer through unchanged.
+// On a transport error, a rejected API key or a server error: a message on stderr and exit
+// code 1, so that enneo sees a failed search, never a wrong answer.
+'use strict';
+const fs = require('fs');
+const http = require('http');
+const https = require('https');
+
+// Settings (the environment variables CONTRACT_SEARCH_URL / CONTRACT_SEARCH_API_KEY override them).
+const BASE_URL = process.env.CONTRACT_SEARCH_URL || 'https://contract-search.example.com';
+const API_KEY = process.env.CONTRACT_SEARCH_API_KEY || 'PASTE-YOUR-SEARCH-KEY-HERE';
+const TIMEOUT_MS = 5000;
+
+/** enneo's executor input: JSON on stdin. If enneo passes it differently, adapt this only. */
+function read_input() {
+  return JSON.parse(fs.readFileSync(0, 'utf8'));
+}
+
+function fail(message) {
+  process.stderr.write(`search_contract_by_fields: ${message}\n`);
+  process.exit(1);
+}
+
+/** One contract-search call: resolves to {status, text, body}; rejects on transport errors. */
+function call(method, path, body) {
+  const data = body === undefined ? '' : JSON.stringify(body);
+  const url = new URL(BASE_URL.replace(/\/+$/, '') + path);
+  const headers = {
+    Authorization: `Bearer ${API_KEY}`,
+    'Content-Type': 'application/json',
+    'Content-Length': Buffer.byteLength(data),
+  };
+  const client = url.protocol === 'https:' ? https : http;
+  return new Promise((resolve, reject) => {
+    const request = client.request(url, { method, headers, timeout: TIMEOUT_MS }, (response) => {
+      const chunks = [];
+      response.on('data', (chunk) => chunks.push(chunk));
+      response.on('error', reject);
+      response.on('end', () => {
+        try {
+          const text = Buffer.concat(chunks).toString('utf8');
+          resolve({ status: response.statusCode, text, body: JSON.parse(text) });
+        } catch {
+          reject(new Error(`HTTP ${response.statusCode} without a JSON body`));
+        }
+      });
+    });
+    request.on('timeout', () => request.destroy(new Error(`no answer within ${TIMEOUT_MS} ms`)));
+    request.on('error', (error) => reject(new Error(`cannot reach ${BASE_URL}: ${error.message}`)));
+    request.end(data);
+  });
+}
+
+async function main() {
+  const input = read_input();
+  if (input === null || typeof input !== 'object' || Array.isArray(input)) {
+    fail('the input is not a JSON object');
+  }
+  // The input as it is, keys contract-search does not know included.
+  const { status, text, body } = await call('POST', '/v1/search/fields', input);
+  if (status === 200 && body !== null && typeof body === 'object' && !Array.isArray(body)) {
+    console.log(text); // the answer as contract-search wrote it
+  } else {
+    fail(`HTTP ${status}: ${text}`);
+  }
+}
+
+main().catch((error) => fail(error.message));
