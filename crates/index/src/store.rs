@@ -91,8 +91,29 @@ impl GenerationStore {
             info!(generation = %id, num_contracts = generation.num_contracts(), "serving generation");
             store.current.store(Some(Arc::new(generation)));
         }
-        store.remove_leftovers(current_id.as_deref())?;
+        // Leftovers are only leftovers if no build is running: another process (a cron
+        // `rebuild`, a second server) may be writing its `.partial` directory right now.
+        match store.try_build_lock()? {
+            Some(_lock) => store.remove_leftovers(current_id.as_deref())?,
+            None => info!("a build is running on this data directory; leaving its files alone"),
+        }
         Ok(store)
+    }
+
+    /// The build lock if it is free, `None` if a build holds it.
+    fn try_build_lock(&self) -> Result<Option<BuildLock>> {
+        let lock_path = self.root.join(LOCK_FILE);
+        let file = File::options()
+            .create(true)
+            .truncate(false)
+            .write(true)
+            .open(&lock_path)
+            .map_err(Error::io("opening", &lock_path))?;
+        match file.try_lock() {
+            Ok(()) => Ok(Some(BuildLock { _file: file })),
+            Err(fs::TryLockError::WouldBlock) => Ok(None),
+            Err(fs::TryLockError::Error(error)) => Err(Error::io("locking", &lock_path)(error)),
+        }
     }
 
     /// The data directory.
@@ -175,23 +196,12 @@ impl GenerationStore {
     /// Takes the build lock (one build at a time, across processes) and starts a new generation
     /// in a `.partial` directory.
     pub fn begin_build(&self) -> Result<(GenerationBuilder, BuildLock)> {
-        let lock_path = self.root.join(LOCK_FILE);
-        let file = File::options()
-            .create(true)
-            .truncate(false)
-            .write(true)
-            .open(&lock_path)
-            .map_err(Error::io("opening", &lock_path))?;
-        match file.try_lock() {
-            Ok(()) => {}
-            Err(fs::TryLockError::WouldBlock) => return Err(Error::BuildRunning),
-            Err(fs::TryLockError::Error(error)) => return Err(Error::io("locking", &lock_path)(error)),
-        }
+        let lock = self.try_build_lock()?.ok_or(Error::BuildRunning)?;
         let next = self.list_generations()?.last().map_or(1, |(number, _)| number + 1);
         let id = format!("g{next:06}");
         let dir = self.root.join(GENERATIONS_DIR).join(format!("{id}{PARTIAL_SUFFIX}"));
         let builder = GenerationBuilder::create(id, dir, &self.options.build)?;
-        Ok((builder, BuildLock { _file: file }))
+        Ok((builder, lock))
     }
 
     /// Validates a built generation and, if it passes, makes it the served one; otherwise it is

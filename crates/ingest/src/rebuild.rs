@@ -95,7 +95,7 @@ pub async fn rebuild(
     let partial_dir = builder.dir().to_owned();
     info!(generation = %builder.id(), num_sources = sources.len(), "rebuild started");
 
-    let (sender, receiver) = sync_channel::<Vec<Contract>>(CHANNEL_PAGES);
+    let (sender, receiver) = sync_channel::<Batch>(CHANNEL_PAGES);
     let rebuilt_sources: BTreeSet<String> = sources.iter().map(|source| source.source().to_owned()).collect();
     let carry_from = store.current();
     let indexer = std::thread::Builder::new()
@@ -104,6 +104,11 @@ pub async fn rebuild(
         .map_err(|error| Error::Stage(format!("starting the indexing thread: {error}")))?;
 
     let fetched = fetch_all(&sources, &sender).await;
+    if fetched.is_ok() {
+        // Only a complete fetch lets the indexer commit; otherwise it stops without the
+        // (minutes-long, at millions of contracts) commit and merge.
+        let _ = sender.send(Batch::Complete);
+    }
     drop(sender);
     let indexed = tokio::task::spawn_blocking(move || indexer.join())
         .await
@@ -157,19 +162,21 @@ pub fn rebuild_from_contracts(
     let started = Instant::now();
     let (builder, lock) = store.begin_build()?;
     let partial_dir = builder.dir().to_owned();
-    let (sender, receiver) = sync_channel::<Vec<Contract>>(CHANNEL_PAGES);
+    let (sender, receiver) = sync_channel::<Batch>(CHANNEL_PAGES);
     let outcome = std::thread::scope(|scope| {
         let indexer = scope
             .spawn(move || index_pages(builder, receiver, None, BTreeSet::new(), started, Arc::new(|_| {})));
         let mut page = Vec::with_capacity(1000);
+        let mut sent_all = true;
         for contract in contracts {
             page.push(contract);
-            if page.len() == 1000 && sender.send(std::mem::take(&mut page)).is_err() {
+            if page.len() == 1000 && sender.send(Batch::Page(std::mem::take(&mut page), None)).is_err() {
+                sent_all = false;
                 break;
             }
         }
-        if !page.is_empty() {
-            let _ = sender.send(page);
+        if sent_all && (page.is_empty() || sender.send(Batch::Page(page, None)).is_ok()) {
+            let _ = sender.send(Batch::Complete);
         }
         drop(sender);
         indexer.join().map_err(|_| Error::Stage("the indexing thread panicked".into()))?
@@ -197,8 +204,16 @@ async fn run_blocking<T: Send + 'static>(work: impl FnOnce() -> Result<T> + Send
     tokio::task::spawn_blocking(work).await.map_err(|error| Error::Stage(error.to_string()))?
 }
 
+/// What flows from fetching to indexing.
+enum Batch {
+    /// A page of contracts, with the total the source announced (for the time-left estimate).
+    Page(Vec<Contract>, Option<u64>),
+    /// Every page arrived: the build may be committed.
+    Complete,
+}
+
 /// Streams every page of every source into the channel; returns the number of skipped records.
-async fn fetch_all(sources: &[Arc<dyn Connector>], sender: &SyncSender<Vec<Contract>>) -> Result<u64> {
+async fn fetch_all(sources: &[Arc<dyn Connector>], sender: &SyncSender<Batch>) -> Result<u64> {
     let mut num_skipped = 0u64;
     for source in sources {
         let mut pages = Box::pin(contract_pages(source.clone()));
@@ -209,9 +224,9 @@ async fn fetch_all(sources: &[Arc<dyn Connector>], sender: &SyncSender<Vec<Contr
                 warn!(source = source.source(), num_skipped = page.skipped.len(), first = %page.skipped[0], "records left out");
             }
             let sender = sender.clone();
-            let contracts = page.contracts;
+            let batch = Batch::Page(page.contracts, page.total);
             // A full channel blocks: that is the backpressure, so wait for it off the runtime.
-            let sent = tokio::task::spawn_blocking(move || sender.send(contracts)).await;
+            let sent = tokio::task::spawn_blocking(move || sender.send(batch)).await;
             if !matches!(sent, Ok(Ok(()))) {
                 return Err(Error::Stage("the indexing thread stopped early".into()));
             }
@@ -224,15 +239,24 @@ async fn fetch_all(sources: &[Arc<dyn Connector>], sender: &SyncSender<Vec<Contr
 /// records; commits and merges.
 fn index_pages(
     mut builder: GenerationBuilder,
-    receiver: Receiver<Vec<Contract>>,
+    receiver: Receiver<Batch>,
     carry_from: Option<Arc<Generation>>,
     rebuilt_sources: BTreeSet<String>,
     started: Instant,
     progress: ProgressFn,
 ) -> Result<(BuiltGeneration, u64)> {
     let fields = builder.fields().clone();
-    let num_expected = None;
-    for contracts in receiver {
+    let mut num_expected = None;
+    let mut complete = false;
+    for batch in receiver {
+        let (contracts, total) = match batch {
+            Batch::Page(contracts, total) => (contracts, total),
+            Batch::Complete => {
+                complete = true;
+                break;
+            }
+        };
+        num_expected = total.or(num_expected);
         let documents: Vec<_> =
             contracts.par_iter().map(|contract| contract_document(&fields, contract)).collect();
         for (contract, document) in contracts.iter().zip(documents) {
@@ -243,6 +267,9 @@ fn index_pages(
             num_expected,
             elapsed: started.elapsed(),
         });
+    }
+    if !complete {
+        return Err(Error::Stage("the fetch did not complete; nothing was committed".into()));
     }
     let mut num_carried_over = 0;
     if let Some(generation) = carry_from {

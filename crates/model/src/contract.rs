@@ -90,7 +90,7 @@ pub struct Contract {
     #[serde(default, skip_serializing_if = "Option::is_none")]
     pub iban: Option<String>,
     /// Monthly deposit in euros.
-    #[serde(default, skip_serializing_if = "Option::is_none")]
+    #[serde(default, skip_serializing_if = "Option::is_none", serialize_with = "lenient::whole_number")]
     pub monthly_deposit: Option<f64>,
     /// Yearly consumption in kWh.
     #[serde(default, skip_serializing_if = "Option::is_none")]

@@ -69,22 +69,34 @@ pub struct FieldsMatch {
     pub customer_legitimation_message: Option<String>,
 }
 
-fn default_limit() -> usize {
-    10
-}
+/// Customers answered when enneo sends no limit.
+pub const DEFAULT_FREE_TEXT_LIMIT: usize = 10;
 
-/// The free-text executor's input: what an agent typed into enneo's search box.
+/// The free-text executor's input: what an agent typed into enneo's search box. `limit` and
+/// `offset` may be numbers, numeric strings or null (then their defaults).
 #[derive(Debug, Clone, PartialEq, Eq, Serialize, Deserialize)]
 pub struct FreeTextQuery {
-    /// The search text.
-    #[serde(deserialize_with = "lenient::string")]
+    /// The search text (required; `null` is read as empty).
+    #[serde(deserialize_with = "lenient::opt_string_or_empty")]
     pub q: String,
     /// At most this many customers (enneo takes at most 10).
-    #[serde(default = "default_limit")]
+    #[serde(default = "default_limit", deserialize_with = "limit_or_default")]
     pub limit: usize,
     /// Customers to skip.
-    #[serde(default)]
+    #[serde(default, deserialize_with = "offset_or_default")]
     pub offset: usize,
+}
+
+fn default_limit() -> usize {
+    DEFAULT_FREE_TEXT_LIMIT
+}
+
+fn limit_or_default<'de, D: serde::Deserializer<'de>>(deserializer: D) -> Result<usize, D::Error> {
+    Ok(lenient::opt_count(deserializer)?.unwrap_or(DEFAULT_FREE_TEXT_LIMIT))
+}
+
+fn offset_or_default<'de, D: serde::Deserializer<'de>>(deserializer: D) -> Result<usize, D::Error> {
+    Ok(lenient::opt_count(deserializer)?.unwrap_or(0))
 }
 
 /// One customer in the free-text answer.
@@ -115,7 +127,14 @@ mod tests {
     fn free_text_defaults() {
         let query: FreeTextQuery = serde_json::from_str(r#"{"q": "mueller koeln"}"#).unwrap();
         assert_eq!((query.limit, query.offset), (10, 0));
+        let query: FreeTextQuery =
+            serde_json::from_str(r#"{"q": 4711, "limit": null, "offset": "5"}"#).unwrap();
+        assert_eq!((query.q.as_str(), query.limit, query.offset), ("4711", 10, 5));
+        let query: FreeTextQuery = serde_json::from_str(r#"{"q": null, "limit": "3"}"#).unwrap();
+        assert_eq!((query.q.as_str(), query.limit), ("", 3));
+        assert!(serde_json::from_str::<FreeTextQuery>(r#"{"q": "x", "limit": -1}"#).is_err());
         assert!(serde_json::from_str::<FreeTextQuery>(r#"{"limit": 3}"#).is_err());
+        assert!(serde_json::from_str::<FreeTextQuery>(r#"{"q": "x", "limit": "ten"}"#).is_err());
     }
 
     #[test]

@@ -34,9 +34,48 @@ pub(crate) fn string<'de, D: Deserializer<'de>>(deserializer: D) -> Result<Strin
     StringOrNumber::deserialize(deserializer).map(StringOrNumber::into_string)
 }
 
+/// Deserialises a string that may be sent as a number, or `null` (read as empty).
+pub(crate) fn opt_string_or_empty<'de, D: Deserializer<'de>>(deserializer: D) -> Result<String, D::Error> {
+    Ok(opt_string(deserializer)?.unwrap_or_default())
+}
+
 /// Deserialises an optional string that may be sent as a number or `null`.
 pub(crate) fn opt_string<'de, D: Deserializer<'de>>(deserializer: D) -> Result<Option<String>, D::Error> {
     Ok(Option::<StringOrNumber>::deserialize(deserializer)?.map(StringOrNumber::into_string))
+}
+
+/// Deserialises a count that may be sent as a number, a numeric string or `null` (then 0, so
+/// callers apply their default through `Option`).
+pub(crate) fn opt_count<'de, D: Deserializer<'de>>(deserializer: D) -> Result<Option<usize>, D::Error> {
+    use serde::de::Error;
+    match Option::<StringOrNumber>::deserialize(deserializer)? {
+        None => Ok(None),
+        Some(StringOrNumber::Unsigned(number)) => Ok(Some(number as usize)),
+        Some(StringOrNumber::String(text)) if text.trim().is_empty() => Ok(None),
+        Some(StringOrNumber::String(text)) => text
+            .trim()
+            .parse()
+            .map(Some)
+            .map_err(|_| D::Error::custom("expected a whole non-negative number")),
+        Some(StringOrNumber::Float(number)) if number >= 0.0 && number.fract() == 0.0 => {
+            Ok(Some(number as usize))
+        }
+        Some(_) => Err(D::Error::custom("expected a whole non-negative number")),
+    }
+}
+
+/// Writes a number without a fraction as an integer (`53`, not `53.0`), as enneo's examples do.
+pub(crate) fn whole_number<S: serde::Serializer>(
+    value: &Option<f64>,
+    serializer: S,
+) -> Result<S::Ok, S::Error> {
+    match value {
+        Some(number) if number.fract() == 0.0 && number.abs() < 9e15 => {
+            serializer.serialize_i64(*number as i64)
+        }
+        Some(number) => serializer.serialize_f64(*number),
+        None => serializer.serialize_none(),
+    }
 }
 
 /// Deserialises a list of ids, each a string or a number.

@@ -21,7 +21,7 @@ use tantivy::collector::TopDocs;
 use tantivy::query::{BooleanQuery, BoostQuery, Occur, Query, RangeQuery};
 use tantivy::{DocAddress, Term};
 
-use crate::terms::{fuzzy, key, prefix, term};
+use crate::terms::{fuzzy_with, key, prefix, term, typo_distance};
 use crate::{ContractSearch, Result};
 
 /// Boost of an identifier hit: far above any combination of words.
@@ -174,6 +174,12 @@ pub fn analyse(text: &str) -> Analysis {
             analysis.house_numbers.push(token.to_lowercase());
             continue;
         }
+        // A word with an OCR confusion ("8achdorfer", "Feld1ing"): read the digits as letters.
+        if num_letters >= 4 && num_digits <= 2 {
+            words_text.push_str(&read_ocr_digits(token));
+            words_text.push(' ');
+            continue;
+        }
         // Letters and digits: an id with a prefix (VN-0012345) or a meter number.
         analysis.ids.push(token.to_owned());
         if let Ok(meter) = normalize_meter(token) {
@@ -186,6 +192,21 @@ pub fn analyse(text: &str) -> Analysis {
     analysis.words = name_tokens(&words_text);
     analysis.street_words = analysis.words.iter().map(|word| street_tokens(word).concat()).collect();
     analysis
+}
+
+/// Digits that OCR makes of letters, read back as the letters (`0`→o, `1`→l, `5`→s, `8`→b).
+fn read_ocr_digits(token: &str) -> String {
+    token
+        .chars()
+        .map(|c| match c {
+            '0' => 'o',
+            '1' => 'l',
+            '3' => 'e',
+            '5' => 's',
+            '8' => 'b',
+            other => other,
+        })
+        .collect()
 }
 
 fn suffix_query(fields: &Fields, tag: char, suffix: &str) -> Box<dyn Query> {
@@ -223,15 +244,25 @@ fn identifier_query(fields: &Fields, analysis: &Analysis) -> Option<Box<dyn Quer
 
 /// One word against names, company, street and city: exact, fuzzy (names and company only:
 /// fuzzy street and city words mostly add noise), and as a prefix if it may be incomplete.
-fn word_clause(fields: &Fields, word: &str, street_word: &str, is_prefix: bool) -> Box<dyn Query> {
+/// `lenient` (the second pass) allows one more typo on longer words.
+fn word_clause(
+    fields: &Fields,
+    word: &str,
+    street_word: &str,
+    is_prefix: bool,
+    lenient: bool,
+) -> Box<dyn Query> {
     let mut clauses = vec![
         term(fields.name, word, 3.0),
         term(fields.company, word, 2.5),
         term(fields.street, street_word, 1.5),
         term(fields.city, word, 1.5),
     ];
-    clauses.extend(fuzzy(fields.name, word, 1.0));
-    clauses.extend(fuzzy(fields.company, word, 0.8));
+    // The lenient pass allows one more edit from six letters (a typo can shorten a long name
+    // below the length that allows two).
+    let distance = typo_distance(word) + u8::from(lenient && word.chars().count() >= 6);
+    clauses.extend(fuzzy_with(fields.name, word, 1.0, distance));
+    clauses.extend(fuzzy_with(fields.company, word, 0.8, distance));
     if is_prefix {
         clauses.extend(prefix(fields.prefix, prefix_tag::NAME, fields.name, word, 1.2));
         clauses.extend(prefix(fields.prefix, prefix_tag::COMPANY, fields.company, word, 1.0));
@@ -250,7 +281,13 @@ fn words_query(fields: &Fields, analysis: &Analysis, allowed_misses: usize) -> O
     let last = analysis.words.len() - 1;
     let clause = |index: usize| {
         let is_prefix = index == last && analysis.last_word_is_prefix && analysis.house_numbers.is_empty();
-        word_clause(fields, &analysis.words[index], &analysis.street_words[index], is_prefix)
+        word_clause(
+            fields,
+            &analysis.words[index],
+            &analysis.street_words[index],
+            is_prefix,
+            allowed_misses > 0,
+        )
     };
     let all_but = |skipped: Option<usize>| -> Box<dyn Query> {
         let required = (0..analysis.words.len()).filter(|index| Some(*index) != skipped);
@@ -429,6 +466,7 @@ mod tests {
             (&["wiesenweg".to_owned()][..], &["59".to_owned()][..])
         );
         assert!(analysis.meters.is_empty());
+        assert_eq!(analyse("8achdorfer Feld1ing").words, ["bachdorfer", "feldling"]);
         let analysis = analyse("Müller Hauptstr. 5a 01067 Dres");
         assert_eq!(analysis.words, ["muller", "hauptstr", "dres"]);
         assert_eq!(analysis.house_numbers, ["5a"]);

@@ -79,10 +79,7 @@ async fn executors_answer_as_enneo_expects(language: &'static Language) {
     if !interpreter_available(language) {
         return;
     }
-    let started = Instant::now();
     let server = Server::start().await;
-    eprintln!("TIMING server {:?}", started.elapsed());
-    let _report = Report(started);
     let run = |program: &'static str, input: Value| server.run(language, program, input, SEARCH_KEY);
 
     // By id: the server's own answer, and `null` for an id it does not know (the id travels
@@ -130,8 +127,8 @@ async fn executors_answer_as_enneo_expects(language: &'static Language) {
     assert!(printed.as_array().is_some_and(|hits| hits.len() <= 10), "{printed}");
 
     // Failures are failures, never an answer: a rejected key is not "not found" (null) nor "no
-    // match" ({}); an unknown route (a wrong base URL) is not an unknown contract; an
-    // unreachable server is not an empty list.
+    // match" ({}); an unknown route (a wrong base URL) is not an unknown contract; neither an
+    // overloaded nor an unreachable server is "no match".
     let inputs = [
         ("search_contract_by_id", json!({"contractId": "30000417"})),
         ("search_customer_by_id", json!({"customerId": "10000299"})),
@@ -146,10 +143,15 @@ async fn executors_answer_as_enneo_expects(language: &'static Language) {
     let failed =
         run_program(language, "search_contract_by_id", &inputs[0].1, &wrong_base_url, SEARCH_KEY).await;
     failed.assert_failed("HTTP 404");
+    let unavailable = start_unavailable_stub().await;
+    let failed =
+        run_program(language, "search_contract_by_fields", &inputs[2].1, &unavailable, SEARCH_KEY).await;
+    failed.assert_failed("HTTP 503");
+    // The transport code is the same in every program: one of them stands for all.
     let closed = closed_port_url();
-    for (program, input) in &inputs {
-        run_program(language, program, input, &closed, SEARCH_KEY).await.assert_failed(&closed);
-    }
+    let failed =
+        run_program(language, "search_contract_by_free_text", &inputs[3].1, &closed, SEARCH_KEY).await;
+    failed.assert_failed(&closed);
 }
 
 /// Whether `language`'s interpreter runs. Without it the language is skipped with a notice,
@@ -157,15 +159,15 @@ async fn executors_answer_as_enneo_expects(language: &'static Language) {
 fn interpreter_available(language: &Language) -> bool {
     let problem = match Command::new(language.interpreter).arg("--version").output() {
         Ok(output) if output.status.success() => return true,
-        Ok(output) => format!("`{} --version` failed ({})", language.interpreter, output.status),
-        Err(error) => format!("`{}` does not run: {error}", language.interpreter),
+        Ok(output) => format!("`{} --version` exited with {}", language.interpreter, output.status),
+        Err(error) => format!("`{}` does not start ({error})", language.interpreter),
     };
-    let message = format!(
-        "the {} executors need the interpreter `{}`: {problem}; install it with `apt-get install -y {}`",
+    let need = format!(
+        "the {} executors need `{}`, but {problem}; install it with `apt-get install -y {}`",
         language.dir, language.interpreter, language.package
     );
-    assert!(std::env::var_os("CI").is_none(), "{message}");
-    eprintln!("notice: skipping {message}");
+    assert!(std::env::var_os("CI").is_none(), "{need} (under CI a missing interpreter fails the test)");
+    eprintln!("notice: skipping a test: {need}");
     false
 }
 
@@ -202,6 +204,19 @@ fn closed_port_url() -> String {
     format!("http://{}", free_loopback_address())
 }
 
+/// A stand-in for an overloaded contract-search on a loopback port: 503 with a JSON error on every
+/// route. Serves until the test's runtime ends. Returns its base URL.
+async fn start_unavailable_stub() -> String {
+    let app = axum::Router::new().fallback(|| async {
+        let body = json!({"error": {"code": "timeout", "message": "the request took too long"}});
+        (axum::http::StatusCode::SERVICE_UNAVAILABLE, axum::Json(body))
+    });
+    let listener = tokio::net::TcpListener::bind("127.0.0.1:0").await.expect("a free port");
+    let address = listener.local_addr().expect("the bound address");
+    tokio::spawn(async move { axum::serve(listener, app).await });
+    format!("http://{address}")
+}
+
 /// `contract-search serve` (the real binary) on a loopback port over an index of the sample
 /// contracts, with one search key.
 struct Server {
@@ -216,9 +231,7 @@ impl Server {
         let scratch = TempDir::new().expect("a scratch directory");
         let data_dir = scratch.path().join("data");
         let index_dir = data_dir.clone();
-        let started = Instant::now();
         tokio::task::spawn_blocking(move || build_sample_index(&index_dir)).await.expect("indexing runs");
-        eprintln!("TIMING index {:?}", started.elapsed());
         let binary = tokio::task::spawn_blocking(contract_search_binary).await.expect("the build runs");
         let http = reqwest::Client::new();
         // The port is picked free and then handed to the server, so another process may take it
@@ -243,7 +256,6 @@ impl Server {
             loop {
                 let ready = http.get(format!("{base_url}/readyz")).send().await;
                 if ready.is_ok_and(|answer| answer.status() == StatusCode::OK) {
-                    eprintln!("TIMING ready {:?}", started.elapsed());
                     return Server { base_url, http, _child: child, _scratch: scratch };
                 }
                 if let Some(status) = child.try_wait() {
@@ -396,11 +408,4 @@ fn drain(mut pipe: impl Read + Send + 'static) -> std::thread::JoinHandle<String
         pipe.read_to_string(&mut text).expect("the output is UTF-8");
         text
     })
-}
-
-struct Report(Instant);
-impl Drop for Report {
-    fn drop(&mut self) {
-        eprintln!("TIMING total {:?}", self.0.elapsed());
-    }
 }

@@ -151,3 +151,20 @@ fn refresh_picks_up_another_processes_publication() {
     assert_eq!(server.current().unwrap().num_contracts(), 12);
     assert_eq!(server.current().unwrap().id(), "g000002");
 }
+
+#[test]
+fn opening_leaves_a_running_build_alone() {
+    let dir = tempfile::tempdir().unwrap();
+    let store = GenerationStore::open(dir.path(), small_options()).unwrap();
+    store.publish(build(&store, 10).unwrap(), false).unwrap();
+    let (mut builder, _lock) = store.begin_build().unwrap();
+    builder.add(&contract(1)).unwrap();
+    // A second process (a server starting, a cron rebuild) opens the directory meanwhile.
+    let other = GenerationStore::open(dir.path(), small_options()).unwrap();
+    assert_eq!(other.current().unwrap().id(), "g000001");
+    assert_eq!(generation_dirs(dir.path()), ["g000001", "g000002.partial"]);
+    // The running build still finishes and publishes.
+    let built = builder.finish().unwrap();
+    store.publish(built, true).unwrap();
+    assert_eq!(store.current().unwrap().id(), "g000002");
+}

@@ -66,9 +66,9 @@ fn shell_quote(text: &str) -> String {
 }
 
 impl Example {
-    /// The example as a curl command line, with the key in `$CONTRACT_SEARCH_KEY`.
+    /// The example as a curl command line, with the key in `$CONTRACT_SEARCH_API_KEY`.
     pub fn to_curl(&self, base_url: &str) -> String {
-        let mut command = String::from("curl -s -H \"Authorization: Bearer $CONTRACT_SEARCH_KEY\"");
+        let mut command = String::from("curl -s -H \"Authorization: Bearer $CONTRACT_SEARCH_API_KEY\"");
         if !self.query.is_empty() {
             command.push_str(" -G");
             for (name, value) in &self.query {
@@ -306,10 +306,10 @@ pub fn run(args: DemoArgs) -> anyhow::Result<()> {
         println!("contract-search demo: {base_url}   (index in {})", data_dir.display());
         match &key {
             Some(key) => {
-                println!("\nAPI key (scope admin, for this run only):\n\n  export CONTRACT_SEARCH_KEY={key}")
+                println!("\nAPI key (scope admin, for this run only):\n\n  export CONTRACT_SEARCH_API_KEY={key}")
             }
             None => println!(
-                "\nAPI keys from CONTRACT_SEARCH_API_KEYS:\n\n  export CONTRACT_SEARCH_KEY=<one of your keys>"
+                "\nAPI keys from CONTRACT_SEARCH_API_KEYS:\n\n  export CONTRACT_SEARCH_API_KEY=<one of your keys>"
             ),
         }
         for example in &prepared.examples {
@@ -344,7 +344,7 @@ mod tests {
         };
         assert_eq!(
             example.to_curl("http://127.0.0.1:8080"),
-            "curl -s -H \"Authorization: Bearer $CONTRACT_SEARCH_KEY\" -H 'Content-Type: application/json' \
+            "curl -s -H \"Authorization: Bearer $CONTRACT_SEARCH_API_KEY\" -H 'Content-Type: application/json' \
              -d '{\"q\":\"O'\\''Brien Köln\"}' 'http://127.0.0.1:8080/v1/search'"
         );
         let example = Example {
@@ -356,7 +356,7 @@ mod tests {
         };
         assert_eq!(
             example.to_curl("http://h"),
-            "curl -s -H \"Authorization: Bearer $CONTRACT_SEARCH_KEY\" -G --data-urlencode 'q=Anna Müller' \
+            "curl -s -H \"Authorization: Bearer $CONTRACT_SEARCH_API_KEY\" -G --data-urlencode 'q=Anna Müller' \
              'http://h/v1/search/contracts'"
         );
         assert_eq!(random_key().unwrap().len(), 48);

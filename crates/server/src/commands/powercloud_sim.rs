@@ -55,6 +55,9 @@ pub struct PowercloudSimArgs {
     /// Cut the list functions short after this many records (a truncated export).
     #[arg(long)]
     pub truncate_after: Option<u64>,
+    /// Leave `total` out of list pages, as older installations do.
+    #[arg(long)]
+    pub omit_total: bool,
 }
 
 /// Runs `powercloud-sim` until Ctrl-C or SIGTERM.
@@ -66,6 +69,7 @@ pub fn run(args: PowercloudSimArgs) -> anyhow::Result<()> {
         hang_rate: args.hang_rate,
         hang_secs: args.hang_secs,
         truncate_after: args.truncate_after,
+        omit_total: args.omit_total,
         ..Faults::default()
     };
     faults.validate().map_err(|reason| anyhow::anyhow!("fault settings: {reason}"))?;

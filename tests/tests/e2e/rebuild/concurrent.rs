@@ -1,10 +1,7 @@
 //! A rebuild and a second opening of the same data directory (a server starting, an overlapping
 //! cron `rebuild`) must not disturb each other.
-//!
-//! Ignored until fixed: `GenerationStore::open` removes every `.partial` directory as a leftover
-//! of a crash without checking `build.lock`, so it deletes the directory of a build that is
-//! running in another process (or another store of this one), and that build then fails with
-//! tantivy's "file does not exist".
+//! (`GenerationStore::open` once removed the `.partial` directory of a running build as a crash
+//! leftover; it now leaves leftovers alone while the build lock is held.)
 
 use std::time::Duration;
 
@@ -15,7 +12,6 @@ use super::{
 };
 
 #[tokio::test(flavor = "multi_thread", worker_threads = 2)]
-#[ignore = "bug: GenerationStore::open deletes the .partial directory of a running build"]
 async fn opening_the_data_directory_during_a_rebuild_leaves_the_build_alone() {
     let sim = simulator(5, 3000).await;
     let connector = connector(connector_config(&sim, 100));
