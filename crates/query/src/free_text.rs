@@ -209,7 +209,8 @@ fn read_ocr_digits(token: &str) -> String {
         .collect()
 }
 
-fn suffix_query(fields: &Fields, tag: char, suffix: &str) -> Box<dyn Query> {
+/// Keys of a kind (`tag`) that end with `suffix`: a range over the reversed, tagged keys.
+pub(crate) fn suffix_query(fields: &Fields, tag: char, suffix: &str) -> Box<dyn Query> {
     let start = reversed_key(tag, suffix);
     let mut end = start.clone();
     end.push(char::MAX);

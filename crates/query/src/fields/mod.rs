@@ -29,12 +29,12 @@ use contract_search_model::normalize::{
 };
 use contract_search_model::{Contract, FieldsMatch, FieldsQuery};
 use serde::Serialize;
-use tantivy::Term;
+
 use tantivy::collector::TopDocs;
-use tantivy::query::{BooleanQuery, BoostQuery, Query, RangeQuery};
+use tantivy::query::{BooleanQuery, BoostQuery, Query};
 
 use crate::customer::primary_first;
-use crate::free_text::MIN_SUFFIX_CHARS;
+use crate::free_text::{MIN_SUFFIX_CHARS, suffix_query};
 use crate::terms::{fuzzy, key, term};
 use crate::{ContractSearch, Result};
 
@@ -197,16 +197,6 @@ impl Extracted {
     }
 }
 
-fn suffix(fields: &Fields, tag: char, text: &str) -> Box<dyn Query> {
-    let start = contract_search_index::analysis::reversed_key(tag, text);
-    let mut end = start.clone();
-    end.push(char::MAX);
-    Box::new(RangeQuery::new(
-        std::ops::Bound::Included(Term::from_field_text(fields.reversed, &start)),
-        std::ops::Bound::Excluded(Term::from_field_text(fields.reversed, &end)),
-    ))
-}
-
 fn candidate_query(fields: &Fields, extracted: &Extracted) -> BooleanQuery {
     let mut clauses: Vec<Box<dyn Query>> = Vec::new();
     clauses.extend(extracted.contract_ids.iter().map(|id| key(fields.contract_key, id, 10.0)));
@@ -216,7 +206,7 @@ fn candidate_query(fields: &Fields, extracted: &Extracted) -> BooleanQuery {
     if let Some(meter) = &extracted.meter {
         clauses.push(key(fields.meter, meter, 9.0));
         if meter.len() >= MIN_SUFFIX_CHARS {
-            clauses.push(Box::new(BoostQuery::new(suffix(fields, reversed_tag::METER, meter), 7.0)));
+            clauses.push(Box::new(BoostQuery::new(suffix_query(fields, reversed_tag::METER, meter), 7.0)));
         }
     }
     let names = [extracted.lastname.as_deref(), extracted.firstname.as_deref()];
