@@ -7,7 +7,7 @@
 //! higher boosts than fuzzy ones, so they always rank first. If all words together find fewer
 //! customers than asked for, a second pass lets one word miss. Hits are grouped by customer.
 
-use std::collections::HashMap;
+use std::collections::HashSet;
 
 use contract_search_index::analysis::{name_tokens, reversed_key, street_tokens};
 use contract_search_index::schema::{prefix_tag, reversed_tag};
@@ -339,7 +339,7 @@ impl ContractSearch {
         let fields = generation.fields();
         let searcher = generation.searcher();
         let mut scored: Vec<(f32, DocAddress)> = Vec::new();
-        let mut seen = std::collections::HashSet::new();
+        let mut seen = HashSet::new();
         let passes = if analysis.words.len() >= 2 { 2 } else { 1 };
         for allowed_misses in 0..passes {
             let mut clauses: Vec<Box<dyn Query>> = Vec::new();
@@ -379,9 +379,9 @@ impl ContractSearch {
         // Several contracts per customer: fetch more contracts than customers wanted.
         let hits = self.contracts(&query.q, wanted.saturating_mul(4).min(MAX_LIMIT * 4))?;
         let mut order: Vec<String> = Vec::new();
-        let mut seen: HashMap<String, ()> = HashMap::new();
+        let mut seen = HashSet::new();
         for hit in hits {
-            if seen.insert(hit.contract.customer_id.clone(), ()).is_none() {
+            if seen.insert(hit.contract.customer_id.clone()) {
                 order.push(hit.contract.customer_id);
             }
         }
