@@ -18,6 +18,7 @@ use tracing::{debug, info};
 
 use crate::analysis::register_tokenizers;
 use crate::document::contract_document;
+use crate::live::CommitPayload;
 use crate::schema::Fields;
 use crate::stored::decode_contract;
 use crate::{Error, Result};
@@ -39,6 +40,11 @@ pub struct GenerationMeta {
     pub sources: BTreeMap<String, u64>,
     /// Wall time of the build (documents, commit, merge).
     pub build_secs: f64,
+    /// The journal entries the build started from: every change journalled up to here was in
+    /// the served generation when the build began, and later ones are replayed onto this one
+    /// once it is published. Live commits record their own position in the commit payload.
+    #[serde(default)]
+    pub journal_seq: u64,
 }
 
 /// Settings of a build.
@@ -197,6 +203,7 @@ pub struct GenerationBuilder {
     sources: BTreeMap<String, u64>,
     samples: Vec<Contract>,
     sample_state: u64,
+    start_payload: CommitPayload,
 }
 
 /// Contracts kept (reservoir sample) for the look-up check before publishing.
@@ -235,7 +242,14 @@ impl GenerationBuilder {
             sources: BTreeMap::new(),
             samples: Vec::with_capacity(NUM_SAMPLES),
             sample_state: 0x2545_F491_4F6C_DD1D,
+            start_payload: CommitPayload::default(),
         })
+    }
+
+    /// Records which journal entries this build starts from (those of the served generation
+    /// when the build began); the updater replays everything after them once it is published.
+    pub fn start_from(&mut self, payload: CommitPayload) {
+        self.start_payload = payload;
     }
 
     /// The generation id this build will publish as.
@@ -286,8 +300,21 @@ impl GenerationBuilder {
 
     /// Commits, merges everything into one segment, and writes the metadata.
     pub fn finish(self) -> Result<BuiltGeneration> {
-        let GenerationBuilder { id, dir, index, mut writer, started, num_added, sources, samples, .. } = self;
-        writer.commit()?;
+        let GenerationBuilder {
+            id,
+            dir,
+            index,
+            mut writer,
+            started,
+            num_added,
+            sources,
+            samples,
+            start_payload,
+            ..
+        } = self;
+        let mut prepared = writer.prepare_commit()?;
+        prepared.set_payload(&serde_json::to_string(&start_payload).expect("payload serialises"));
+        prepared.commit()?;
         let committed = Instant::now();
         let segments = index.searchable_segment_ids()?;
         if segments.len() > 1 {
@@ -300,6 +327,7 @@ impl GenerationBuilder {
             num_contracts: num_added,
             sources,
             build_secs: started.elapsed().as_secs_f64(),
+            journal_seq: start_payload.journal_seq,
         };
         info!(
             generation = %meta.id,

@@ -6,6 +6,7 @@
 //! Indexes live in **generations**: every full rebuild writes a new directory, which is
 //! validated and then published by atomically replacing a small pointer file; readers switch
 //! with an [`arc_swap::ArcSwap`], so a query always runs on exactly one complete generation.
+//! Between rebuilds, the [`LiveWriter`] of the served generation applies single changes.
 
 #![warn(missing_docs)]
 
@@ -13,6 +14,7 @@ pub mod analysis;
 mod document;
 mod error;
 pub mod generation;
+pub mod live;
 pub mod schema;
 pub mod store;
 mod stored;
@@ -21,6 +23,7 @@ pub mod validate;
 pub use document::{contract_document, keys};
 pub use error::{Error, Result};
 pub use generation::{Generation, GenerationBuilder, GenerationMeta};
+pub use live::{CommitPayload, LiveWriter};
 pub use schema::Fields;
 pub use store::{GenerationStore, StoreOptions};
 pub use stored::{decode_contract, encode_contract};

@@ -116,6 +116,11 @@ impl GenerationStore {
         }
     }
 
+    /// Whether a build holds the build lock right now (in this or another process).
+    pub fn build_running(&self) -> Result<bool> {
+        Ok(self.try_build_lock()?.is_none())
+    }
+
     /// The data directory.
     pub fn root(&self) -> &Path {
         &self.root
@@ -200,7 +205,10 @@ impl GenerationStore {
         let next = self.list_generations()?.last().map_or(1, |(number, _)| number + 1);
         let id = format!("g{next:06}");
         let dir = self.root.join(GENERATIONS_DIR).join(format!("{id}{PARTIAL_SUFFIX}"));
-        let builder = GenerationBuilder::create(id, dir, &self.options.build)?;
+        let mut builder = GenerationBuilder::create(id, dir, &self.options.build)?;
+        if let Some(served) = self.current() {
+            builder.start_from(served.commit_payload()?);
+        }
         Ok((builder, lock))
     }
 

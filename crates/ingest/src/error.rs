@@ -169,6 +169,9 @@ pub enum Error {
     /// Building, validating or publishing the index failed (the served generation stays).
     #[error(transparent)]
     Index(#[from] contract_search_index::Error),
+    /// The change journal could not be read or written.
+    #[error(transparent)]
+    Journal(#[from] crate::journal::JournalError),
     /// A rebuild stage stopped unexpectedly (a panic in a worker thread).
     #[error("rebuild stage failed: {0}")]
     Stage(String),

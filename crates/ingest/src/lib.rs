@@ -9,6 +9,11 @@
 //! - [`powercloud`]: the Powercloud connector: configuration, the HTTP client with retries and
 //!   backoff, and the one documented mapping from raw Powercloud records to enneo's
 //!   [`Contract`](contract_search_model::Contract).
+//! - [`journal`]: the durable change journal: every accepted change event and import, appended
+//!   and fsynced (with group commit) before the server answers, read in order by the worker.
+//!
+//! - [`updater`]: the one thread that applies journalled changes (refetched from the ERP, or
+//!   imported as they are) to the served generation, in order, committed in batches.
 //!
 //! Errors say whether they are worth retrying ([`Error::is_retryable`]); the connectors retry
 //! those themselves, so an error that reaches the caller is final for that call.
@@ -17,9 +22,11 @@
 
 mod connector;
 mod error;
+pub mod journal;
 pub mod paging;
 pub mod powercloud;
 pub mod rebuild;
+pub mod updater;
 
 pub use connector::{BoxFuture, Connector, ContractPage, CustomerPage, PagingOptions};
 pub use error::{Call, Error, MappingError, Result};

@@ -106,6 +106,25 @@ pub struct ServerFileConfig {
     pub max_body_bytes: Option<usize>,
     /// API keys with their scopes.
     pub api_keys: Option<Vec<ApiKeyEntry>>,
+    /// Secret of the ERP webhooks (token or HMAC key).
+    pub webhook_secret: Option<SecretString>,
+    /// Whether every webhook call must carry an HMAC signature.
+    pub webhook_require_signature: Option<bool>,
+    /// Largest bulk import body in bytes.
+    pub max_import_bytes: Option<u64>,
+    /// Least time between two commits of live changes, with a unit (`"500ms"`).
+    pub commit_interval: Option<String>,
+}
+
+/// A secret from the config file; `Debug` redacts it.
+#[derive(Clone, Deserialize)]
+#[serde(transparent)]
+pub struct SecretString(pub String);
+
+impl fmt::Debug for SecretString {
+    fn fmt(&self, formatter: &mut fmt::Formatter<'_>) -> fmt::Result {
+        formatter.write_str("\"<redacted>\"")
+    }
 }
 
 /// One API key of the config file. `Debug` redacts the key.

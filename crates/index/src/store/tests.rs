@@ -168,3 +168,54 @@ fn opening_leaves_a_running_build_alone() {
     store.publish(built, true).unwrap();
     assert_eq!(store.current().unwrap().id(), "g000002");
 }
+
+#[test]
+fn live_changes_are_committed_with_their_journal_position_and_carried_into_the_next_build() {
+    use crate::live::{CommitPayload, LiveWriter};
+    let dir = tempfile::tempdir().unwrap();
+    let store = GenerationStore::open(dir.path(), small_options()).unwrap();
+    store.publish(build(&store, 20).unwrap(), false).unwrap();
+    let generation = store.current().unwrap();
+    assert_eq!(generation.commit_payload().unwrap(), CommitPayload::default());
+
+    let mut writer = LiveWriter::open(generation.clone()).unwrap();
+    let mut changed = contract(3);
+    changed.email = Some("neu@example.org".into());
+    writer.upsert(&changed).unwrap();
+    writer.upsert(&contract(100)).unwrap();
+    writer.delete("30000005");
+    writer.delete("39999999");
+    assert_eq!(
+        generation.contract_by_exact_id("30000005").unwrap(),
+        Some(contract(5)),
+        "not before the commit"
+    );
+    writer.commit(&CommitPayload { journal_seq: 42, retry: vec![40] }).unwrap();
+    assert_eq!(generation.num_contracts(), 20);
+    assert_eq!(generation.contract_by_exact_id("30000003").unwrap(), Some(changed.clone()));
+    assert_eq!(generation.contract_by_exact_id("30000100").unwrap(), Some(contract(100)));
+    assert_eq!(generation.contract_by_exact_id("30000005").unwrap(), None);
+    assert_eq!(
+        generation
+            .contracts_of_customer("10000001")
+            .unwrap()
+            .iter()
+            .map(|c| c.id.as_str())
+            .collect::<Vec<_>>(),
+        ["30000002", "30000003"]
+    );
+    drop(writer);
+
+    // Reopened, the index says which journal entries it holds.
+    drop(generation);
+    drop(store);
+    let store = GenerationStore::open(dir.path(), small_options()).unwrap();
+    let payload = store.current().unwrap().commit_payload().unwrap();
+    assert_eq!(payload, CommitPayload { journal_seq: 42, retry: vec![40] });
+
+    // A build starts from the served position: what came later is replayed onto it.
+    let built = build(&store, 20).unwrap();
+    assert_eq!(built.meta.journal_seq, 42);
+    let next = store.publish(built, false).unwrap();
+    assert_eq!(next.commit_payload().unwrap(), payload);
+}

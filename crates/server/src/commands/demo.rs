@@ -7,7 +7,11 @@
 //! 3. Serves the API on 127.0.0.1:8080 (`--listen`) with a random API key of scope `admin`
 //!    (unless `CONTRACT_SEARCH_API_KEYS` is set), and prints the key and curl examples for each
 //!    call, built from real customers of the generated data and checked to answer with hits.
-//! 4. Serves until Ctrl-C; `POST /v1/admin/rebuild` rebuilds from the simulator.
+//! 4. The simulator changes its data in the background (`--changes-per-sec`, default 1: moves,
+//!    new contracts, terminations, deletions, new contact data) and posts each change event to
+//!    the server's webhook, which journals it, refetches the record and makes it searchable
+//!    within about a second: the status shows the journal advancing.
+//! 5. Serves until Ctrl-C; `POST /v1/admin/rebuild` rebuilds from the simulator.
 
 use std::net::SocketAddr;
 use std::path::PathBuf;
@@ -24,7 +28,8 @@ use tokio::net::TcpListener;
 use crate::commands::rebuild::run_rebuild;
 use crate::commands::serve::{SHUTDOWN_GRACE, ServerSettings, rebuild_job, serve_on};
 use crate::config::CommonArgs;
-use crate::http::{ApiKeys, Auth, HttpSettings, Scope};
+use crate::http::updates::WebhookAuth;
+use crate::http::{ApiKeys, Auth, Scope};
 
 /// Options of `demo`.
 #[derive(Debug, clap::Args)]
@@ -44,6 +49,9 @@ pub struct DemoArgs {
     /// API keys as scope=key pairs [default: one random key of scope admin, printed].
     #[arg(long, env = "CONTRACT_SEARCH_API_KEYS", hide_env_values = true)]
     pub api_keys: Option<String>,
+    /// Changes the simulator makes per second and pushes to the server's webhook (0: none).
+    #[arg(long, default_value_t = 1.0)]
+    pub changes_per_sec: f64,
 }
 
 /// One call of the printed examples.
@@ -218,6 +226,17 @@ pub fn choose_examples(search: &ContractSearch, generator: &Generator) -> anyhow
     bail!("none of the first customers is found by every example search")
 }
 
+/// Where the simulator pushes its change events: the server's webhook and its secret.
+#[derive(Debug, Clone)]
+pub struct ChangeFeed {
+    /// `http://127.0.0.1:PORT/v1/webhooks/powercloud`.
+    pub webhook_url: String,
+    /// The webhook secret (sent as `X-Export-Token`).
+    pub secret: String,
+    /// Background changes per second.
+    pub per_sec: f64,
+}
+
 /// What the demo prepared: the simulator, the index and the examples.
 pub struct Prepared {
     /// The simulator (stops when dropped).
@@ -226,16 +245,28 @@ pub struct Prepared {
     pub store: Arc<GenerationStore>,
     /// The rebuild job (from the simulator).
     pub job: Option<crate::schedule::RebuildJob>,
+    /// The simulator as a connector, for the refetches of change events.
+    pub connectors: Vec<Arc<dyn contract_search_ingest::Connector>>,
     /// Example calls that hit.
     pub examples: Vec<Example>,
 }
 
 /// Starts the simulator, rebuilds into `data_dir` and picks the examples.
-pub async fn prepare(num_contracts: u64, seed: u64, data_dir: PathBuf) -> anyhow::Result<Prepared> {
+pub async fn prepare(
+    num_contracts: u64,
+    seed: u64,
+    data_dir: PathBuf,
+    feed: Option<ChangeFeed>,
+) -> anyhow::Result<Prepared> {
     if num_contracts == 0 {
         bail!("--contracts must be positive");
     }
-    let sim_config = SimConfig { seed, num_contracts, ..SimConfig::default() };
+    let mut sim_config = SimConfig { seed, num_contracts, ..SimConfig::default() };
+    if let Some(feed) = feed {
+        sim_config.export_target = Some(feed.webhook_url);
+        sim_config.export_token = Some(feed.secret);
+        sim_config.change_rate_per_sec = feed.per_sec.max(0.0);
+    }
     let common = CommonArgs {
         data_dir: Some(data_dir),
         powercloud_hash: Some(sim_config.application_hash.clone()),
@@ -259,13 +290,14 @@ pub async fn prepare(num_contracts: u64, seed: u64, data_dir: PathBuf) -> anyhow
         report.num_contracts,
         report.elapsed.as_secs_f64()
     );
+    let connectors = crate::commands::rebuild::connectors(&settings)?;
     let job = rebuild_job(Arc::new(settings), store.clone())?;
     let search = ContractSearch::new(store.clone(), FieldsSettings::default());
     let examples =
         tokio::task::spawn_blocking(move || choose_examples(&search, &Generator::new(seed, num_contracts)))
             .await
             .context("choosing the examples")??;
-    Ok(Prepared { sim, store, job, examples })
+    Ok(Prepared { sim, store, job, connectors, examples })
 }
 
 /// Runs `demo` until Ctrl-C or SIGTERM.
@@ -300,8 +332,14 @@ pub fn run(args: DemoArgs) -> anyhow::Result<()> {
         // Bound first: a busy port fails at once, not after the rebuild.
         let listener =
             TcpListener::bind(args.listen).await.with_context(|| format!("binding {}", args.listen))?;
-        let prepared = prepare(args.contracts, args.seed, data_dir.clone()).await?;
         let base_url = format!("http://{}", listener.local_addr().context("reading the bound address")?);
+        let webhook_secret = random_key()?;
+        let feed = ChangeFeed {
+            webhook_url: format!("{base_url}/v1/webhooks/powercloud"),
+            secret: webhook_secret.clone(),
+            per_sec: args.changes_per_sec,
+        };
+        let prepared = prepare(args.contracts, args.seed, data_dir.clone(), Some(feed)).await?;
         println!();
         println!("contract-search demo: {base_url}   (index in {})", data_dir.display());
         match &key {
@@ -319,9 +357,26 @@ pub fn run(args: DemoArgs) -> anyhow::Result<()> {
             "\nCtrl-C stops the demo{}.\n",
             if args.data_dir.is_none() { " and removes its index" } else { "" }
         );
-        let server =
-            ServerSettings { listen: args.listen, auth, schedule: None, http: HttpSettings::default() };
-        let served = serve_on(listener, prepared.store, prepared.job, server, crate::shutdown_signal()).await;
+        if args.changes_per_sec > 0.0 {
+            println!(
+                "The simulator changes {} contract(s) a second and pushes the events to the webhook; \
+                 `updates` in the status shows them applied.\n",
+                args.changes_per_sec
+            );
+        }
+        let server = ServerSettings {
+            webhook: WebhookAuth { secret: Some(webhook_secret), require_signature: false },
+            ..ServerSettings::new(args.listen, auth)
+        };
+        let served = serve_on(
+            listener,
+            prepared.store,
+            prepared.job,
+            prepared.connectors,
+            server,
+            crate::shutdown_signal(),
+        )
+        .await;
         let _ = prepared.sim.shutdown().await;
         served
     });
@@ -367,19 +422,25 @@ mod tests {
     #[tokio::test(flavor = "multi_thread", worker_threads = 2)]
     async fn every_example_hits() {
         let dir = tempfile::TempDir::new().unwrap();
-        let prepared = prepare(400, 7, dir.path().to_owned()).await.unwrap();
+        let prepared = prepare(400, 7, dir.path().to_owned(), None).await.unwrap();
         assert_eq!(prepared.store.current().unwrap().num_contracts(), 400);
         assert_eq!(prepared.examples.len(), 7);
         let key = random_key().unwrap();
         let auth = Auth::Keys(ApiKeys::new([(Scope::Admin, key.clone())]).unwrap());
         let listener = TcpListener::bind("127.0.0.1:0").await.unwrap();
         let address = listener.local_addr().unwrap();
-        let server = ServerSettings { listen: address, auth, schedule: None, http: HttpSettings::default() };
+        let server = ServerSettings::new(address, auth);
         let (stop, stopped) = tokio::sync::oneshot::channel::<()>();
-        let task =
-            tokio::spawn(serve_on(listener, prepared.store.clone(), prepared.job, server, async move {
+        let task = tokio::spawn(serve_on(
+            listener,
+            prepared.store.clone(),
+            prepared.job,
+            prepared.connectors,
+            server,
+            async move {
                 let _ = stopped.await;
-            }));
+            },
+        ));
         let client = reqwest::Client::new();
         for example in &prepared.examples {
             let mut url = reqwest::Url::parse(&format!("http://{address}{}", example.path)).unwrap();

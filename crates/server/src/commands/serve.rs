@@ -21,12 +21,16 @@ use std::time::Duration;
 
 use anyhow::{Context, bail};
 use contract_search_index::GenerationStore;
+use contract_search_ingest::Connector;
+use contract_search_ingest::journal::{Journal, JournalOptions};
+use contract_search_ingest::updater::{Updater, UpdaterOptions};
 use contract_search_query::FieldsSettings;
 use tokio::net::TcpListener;
 use tracing::{info, warn};
 
 use crate::commands::rebuild::{connectors, run_rebuild};
 use crate::config::{CommonArgs, ServerFileConfig, Settings};
+use crate::http::updates::{Updates, WebhookAuth};
 use crate::http::{self, ApiKeys, AppState, Auth, HttpSettings, Scope};
 use crate::schedule::{DEFAULT_SCHEDULE, DEFAULT_TIME_ZONE, RebuildJob, RebuildRunner, Schedule, Trigger};
 
@@ -69,6 +73,22 @@ pub struct ServerArgs {
     /// Largest request body in bytes [default: 1048576].
     #[arg(long, env = "CONTRACT_SEARCH_MAX_BODY_BYTES")]
     pub max_body_bytes: Option<usize>,
+    /// Secret of the ERP webhooks (`POST /v1/webhooks/powercloud`): sent by the ERP as the
+    /// `X-Export-Token` header or `?token=`, or used as the key of an HMAC-SHA256 body
+    /// signature. Without one, the webhooks are disabled. Prefer the environment variable.
+    #[arg(long, env = "CONTRACT_SEARCH_WEBHOOK_SECRET", hide_env_values = true)]
+    pub webhook_secret: Option<String>,
+    /// Accept webhook calls only with a valid HMAC-SHA256 signature of the body
+    /// (`X-Signature: sha256=<hex>`), not with the bare token.
+    #[arg(long, env = "CONTRACT_SEARCH_WEBHOOK_REQUIRE_SIGNATURE")]
+    pub webhook_require_signature: bool,
+    /// Largest body of one bulk import (`POST /v1/import`) in bytes [default: 17179869184].
+    #[arg(long, env = "CONTRACT_SEARCH_MAX_IMPORT_BYTES")]
+    pub max_import_bytes: Option<u64>,
+    /// Least time between two commits of live changes (webhooks, imports), with a unit
+    /// [default: 500ms]. Changes become searchable at the next commit.
+    #[arg(long, env = "CONTRACT_SEARCH_COMMIT_INTERVAL")]
+    pub commit_interval: Option<String>,
 }
 
 /// The resolved server settings.
@@ -82,6 +102,24 @@ pub struct ServerSettings {
     pub schedule: Option<Schedule>,
     /// Timeouts and limits.
     pub http: HttpSettings,
+    /// How the ERP webhooks authenticate.
+    pub webhook: WebhookAuth,
+    /// How live changes are applied.
+    pub updater: UpdaterOptions,
+}
+
+impl ServerSettings {
+    /// Settings on `listen` with `auth`, no schedule, no webhook secret, and default limits.
+    pub fn new(listen: SocketAddr, auth: Auth) -> ServerSettings {
+        ServerSettings {
+            listen,
+            auth,
+            schedule: None,
+            http: HttpSettings::default(),
+            webhook: WebhookAuth::default(),
+            updater: UpdaterOptions::default(),
+        }
+    }
 }
 
 /// `5s`, `800ms`, `2m` → a duration.
@@ -159,7 +197,31 @@ impl ServerArgs {
             }
             http.max_body_bytes = limit;
         }
-        Ok(ServerSettings { listen, auth, schedule, http })
+        if let Some(limit) = self.max_import_bytes.or(file.max_import_bytes) {
+            if limit == 0 {
+                bail!("max_import_bytes must be positive");
+            }
+            http.max_import_bytes = limit;
+        }
+        let webhook = WebhookAuth {
+            secret: self
+                .webhook_secret
+                .clone()
+                .or(file.webhook_secret.as_ref().map(|secret| secret.0.clone()))
+                .filter(|secret| !secret.is_empty()),
+            require_signature: self.webhook_require_signature
+                || file.webhook_require_signature.unwrap_or(false),
+        };
+        if webhook.require_signature && webhook.secret.is_none() {
+            bail!("webhook_require_signature needs a webhook secret (CONTRACT_SEARCH_WEBHOOK_SECRET)");
+        }
+        let mut updater = UpdaterOptions::default();
+        if let Some(text) = self.commit_interval.as_deref().or(file.commit_interval.as_deref()) {
+            updater.commit_interval = parse_duration(text).with_context(|| {
+                format!("commit interval {text:?}: write a number with a unit, e.g. 500ms or 1s")
+            })?;
+        }
+        Ok(ServerSettings { listen, auth, schedule, http, webhook, updater })
     }
 }
 
@@ -180,15 +242,34 @@ pub fn rebuild_job(
     Ok(Some(job))
 }
 
-/// Serves the API on `listener` until `shutdown` completes: the rebuild schedule and (on an
-/// empty data directory) the first rebuild run alongside.
+/// The directory of the change journal inside a data directory.
+pub const JOURNAL_DIR: &str = "journal";
+
+/// Serves the API on `listener` until `shutdown` completes: the rebuild schedule, (on an
+/// empty data directory) the first rebuild, and the updater (journalled changes from
+/// `connectors`' webhooks and the import API) run alongside.
 pub async fn serve_on(
     listener: TcpListener,
     store: Arc<GenerationStore>,
     job: Option<RebuildJob>,
+    connectors: Vec<Arc<dyn Connector>>,
     server: ServerSettings,
     shutdown: impl Future<Output = ()> + Send + 'static,
 ) -> anyhow::Result<()> {
+    let journal_dir = store.root().join(JOURNAL_DIR);
+    let journal = {
+        let dir = journal_dir.clone();
+        tokio::task::spawn_blocking(move || Journal::open(&dir, JournalOptions::default()))
+            .await
+            .context("opening the change journal")?
+            .with_context(|| format!("opening the change journal in {}", journal_dir.display()))?
+    };
+    let erp_sources: Vec<String> = connectors.iter().map(|connector| connector.source().to_owned()).collect();
+    let updater = Arc::new(
+        Updater::start(store.clone(), Arc::new(journal), connectors, server.updater.clone())
+            .context("starting the updater")?,
+    );
+    let updates = Updates { updater: updater.clone(), erp_sources, webhook: server.webhook.clone() };
     let runner = Arc::new(RebuildRunner::new(job, server.schedule.clone()));
     if store.current().is_none() {
         if runner.is_configured() {
@@ -223,12 +304,15 @@ pub async fn serve_on(
     if let Auth::Disabled = server.auth {
         warn!(listen = %server.listen, "serving WITHOUT API keys (--insecure-no-auth): anyone who reaches this port may search and rebuild");
     }
-    let state = AppState::new(store, FieldsSettings::default(), server.auth, runner, server.http);
+    let state = AppState::new(store, FieldsSettings::default(), server.auth, runner, server.http)
+        .with_updates(updates);
     let address = listener.local_addr().context("reading the bound address")?;
     info!(%address, "contract-search serving");
     let served = axum::serve(listener, http::router(state)).with_graceful_shutdown(shutdown).await;
     schedule.abort();
     refresher.abort();
+    // Commits what was applied; the rest is replayed from the journal at the next start.
+    let _ = tokio::task::spawn_blocking(move || updater.stop()).await;
     info!(%address, "contract-search stopped");
     served.context("serving HTTP")
 }
@@ -270,8 +354,9 @@ pub fn run(args: ServeArgs) -> anyhow::Result<()> {
     let served = runtime.block_on(async move {
         let listener =
             TcpListener::bind(server.listen).await.with_context(|| format!("binding {}", server.listen))?;
+        let connectors = connectors(&settings)?;
         let job = rebuild_job(Arc::new(settings), store.clone())?;
-        serve_on(listener, store, job, server, crate::shutdown_signal()).await
+        serve_on(listener, store, job, connectors, server, crate::shutdown_signal()).await
     });
     // A rebuild still running holds blocking threads (indexing, merging): do not wait for it.
     runtime.shutdown_timeout(SHUTDOWN_GRACE);
@@ -318,6 +403,7 @@ mod tests {
             request_timeout: Some("2s".into()),
             max_body_bytes: Some(1000),
             api_keys: Some(vec![ApiKeyEntry { scope: "search".into(), key: "from-file".into() }]),
+            ..ServerFileConfig::default()
         };
         let from_file = ServerArgs::default().resolve(&file).unwrap();
         assert_eq!(from_file.listen.port(), 9000);

@@ -113,6 +113,18 @@ pub async fn status(State(state): State<AppState>) -> Json<Value> {
         "uptimeSecs": state.inner.started.elapsed().as_secs(),
         "generation": generation,
         "rebuild": rebuild,
+        "updates": state.updater_status().map(|status| json!({
+            "generation": status.generation,
+            "appliedSeq": status.applied_seq,
+            "journalSeq": status.journal_seq,
+            "lag": status.journal_seq.saturating_sub(status.applied_seq),
+            "numApplied": status.num_applied,
+            "numCommits": status.num_commits,
+            "lastCommitAtMs": status.last_commit_at_ms,
+            "retries": status.retries,
+            "lastError": status.last_error,
+            "accepted": state.metrics().changes(),
+        })),
     }))
 }
 
@@ -149,6 +161,36 @@ pub async fn metrics(State(state): State<AppState>) -> impl IntoResponse {
         "gauge",
         generation.map_or(0, |generation| generation.num_contracts()),
     );
+    if let Some(status) = state.updater_status() {
+        gauge(
+            &mut out,
+            "contract_search_journal_lag",
+            "Journalled changes not yet searchable.",
+            "gauge",
+            status.journal_seq.saturating_sub(status.applied_seq),
+        );
+        gauge(
+            &mut out,
+            "contract_search_changes_applied_total",
+            "Changes applied to the served generation since the start.",
+            "counter",
+            status.num_applied,
+        );
+        gauge(
+            &mut out,
+            "contract_search_refetch_retries",
+            "Changes whose ERP refetch failed and waits for a retry.",
+            "gauge",
+            status.retries.len() as u64,
+        );
+        out.push_str(
+            "# HELP contract_search_changes_accepted_total Changes journalled since the start, by origin.\n",
+        );
+        out.push_str("# TYPE contract_search_changes_accepted_total counter\n");
+        for (origin, count) in state.metrics().changes() {
+            let _ = writeln!(out, "contract_search_changes_accepted_total{{origin=\"{origin}\"}} {count}");
+        }
+    }
     let runner = state.rebuilds();
     gauge(
         &mut out,

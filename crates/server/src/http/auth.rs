@@ -175,6 +175,13 @@ pub enum Auth {
     Disabled,
 }
 
+impl Auth {
+    /// Whether every request passes (`--insecure-no-auth`).
+    pub fn is_disabled(&self) -> bool {
+        matches!(self, Auth::Disabled)
+    }
+}
+
 /// The bearer token of a request: `Ok(None)` without an `Authorization` header.
 fn bearer_token(request: &Request) -> Result<Option<&[u8]>, ApiError> {
     let Some(value) = request.headers().get(header::AUTHORIZATION) else {

@@ -59,6 +59,23 @@ pub enum ApiError {
     /// A rebuild was requested, but no ERP is configured to rebuild from.
     #[error("no ERP is configured to rebuild from")]
     NoErpConfigured,
+    /// The ERP webhooks need a secret, and none is configured.
+    #[error("the ERP webhooks are disabled: configure a webhook secret (CONTRACT_SEARCH_WEBHOOK_SECRET)")]
+    WebhookDisabled,
+    /// The webhook token or signature is missing or wrong.
+    #[error("the webhook token or signature is missing or wrong")]
+    InvalidWebhookAuth,
+    /// A bulk import grew beyond the import limit.
+    #[error("the import exceeds {limit_bytes} bytes; the {accepted} lines before the limit were accepted")]
+    ImportTooLarge {
+        /// The configured limit.
+        limit_bytes: u64,
+        /// Lines accepted before the limit.
+        accepted: u64,
+    },
+    /// This server takes no changes (no journal).
+    #[error("this server takes no changes")]
+    UpdatesUnavailable,
     /// No index generation is loaded yet (the first rebuild is still running).
     #[error("no index generation is loaded yet; try again after the first rebuild")]
     NotReady,
@@ -97,6 +114,10 @@ impl ApiError {
             ApiError::MethodNotAllowed => (StatusCode::METHOD_NOT_ALLOWED, "method_not_allowed"),
             ApiError::RebuildRunning => (StatusCode::CONFLICT, "rebuild_running"),
             ApiError::NoErpConfigured => (StatusCode::CONFLICT, "no_erp_configured"),
+            ApiError::WebhookDisabled => (StatusCode::FORBIDDEN, "webhook_disabled"),
+            ApiError::InvalidWebhookAuth => (StatusCode::UNAUTHORIZED, "invalid_webhook_auth"),
+            ApiError::ImportTooLarge { .. } => (StatusCode::PAYLOAD_TOO_LARGE, "body_too_large"),
+            ApiError::UpdatesUnavailable => (StatusCode::SERVICE_UNAVAILABLE, "updates_unavailable"),
             ApiError::NotReady => (StatusCode::SERVICE_UNAVAILABLE, "not_ready"),
             ApiError::Timeout => (StatusCode::SERVICE_UNAVAILABLE, "timeout"),
             ApiError::Internal(_) => (StatusCode::INTERNAL_SERVER_ERROR, "internal_error"),
@@ -120,7 +141,7 @@ impl IntoResponse for ApiError {
         };
         let body = ErrorBody { error: ErrorDetail { code, message: &message } };
         let mut response = (status, Json(body)).into_response();
-        if status == StatusCode::UNAUTHORIZED {
+        if status == StatusCode::UNAUTHORIZED && !matches!(self, ApiError::InvalidWebhookAuth) {
             response.headers_mut().insert(header::WWW_AUTHENTICATE, HeaderValue::from_static("Bearer"));
         }
         if status == StatusCode::SERVICE_UNAVAILABLE {

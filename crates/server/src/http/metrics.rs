@@ -38,9 +38,22 @@ struct RouteStats {
 pub struct Metrics {
     /// Keyed by (method, route template).
     routes: Mutex<BTreeMap<(String, String), RouteStats>>,
+    /// Changes journalled, by origin (`webhook`, `import`).
+    changes: Mutex<BTreeMap<&'static str, u64>>,
 }
 
 impl Metrics {
+    /// Counts changes accepted into the journal.
+    pub fn count_changes(&self, origin: &'static str, count: u64) {
+        let mut changes = self.changes.lock().unwrap_or_else(|poisoned| poisoned.into_inner());
+        *changes.entry(origin).or_default() += count;
+    }
+
+    /// Changes accepted so far, by origin.
+    pub fn changes(&self) -> BTreeMap<&'static str, u64> {
+        self.changes.lock().unwrap_or_else(|poisoned| poisoned.into_inner()).clone()
+    }
+
     /// Counts one answered request.
     pub fn record(&self, method: &str, route: &str, status: u16, elapsed_secs: f64) {
         let mut routes = self.routes.lock().unwrap_or_else(|poisoned| poisoned.into_inner());

@@ -30,6 +30,7 @@ mod metrics;
 mod search;
 #[cfg(test)]
 mod tests;
+pub mod updates;
 
 use std::sync::Arc;
 use std::time::{Duration, Instant};
@@ -38,7 +39,7 @@ use axum::Router;
 use axum::extract::{DefaultBodyLimit, Request, State};
 use axum::middleware::{Next, from_fn_with_state};
 use axum::response::{IntoResponse, Response};
-use axum::routing::{get, post};
+use axum::routing::{get, post, put};
 use contract_search_index::GenerationStore;
 use contract_search_query::{ContractSearch, FieldsSettings};
 use tokio::sync::Semaphore;
@@ -58,12 +59,16 @@ pub struct HttpSettings {
     pub max_body_bytes: usize,
     /// Searches running at once on the blocking pool (default four per core).
     pub max_concurrent_searches: usize,
+    /// Largest body of one `POST /v1/import` (default 16 GiB; read as a stream).
+    pub max_import_bytes: u64,
 }
 
 /// The default request timeout.
 pub const DEFAULT_REQUEST_TIMEOUT: Duration = Duration::from_secs(5);
 /// The default body limit.
 pub const DEFAULT_MAX_BODY_BYTES: usize = 1 << 20;
+/// The default limit of one bulk import.
+pub const DEFAULT_MAX_IMPORT_BYTES: u64 = 16 << 30;
 
 impl Default for HttpSettings {
     fn default() -> Self {
@@ -72,6 +77,7 @@ impl Default for HttpSettings {
             request_timeout: DEFAULT_REQUEST_TIMEOUT,
             max_body_bytes: DEFAULT_MAX_BODY_BYTES,
             max_concurrent_searches: cores * 4,
+            max_import_bytes: DEFAULT_MAX_IMPORT_BYTES,
         }
     }
 }
@@ -91,6 +97,7 @@ struct Inner {
     searches: Arc<Semaphore>,
     settings: HttpSettings,
     started: Instant,
+    updates: Option<updates::Updates>,
 }
 
 impl AppState {
@@ -114,8 +121,57 @@ impl AppState {
                 searches,
                 settings,
                 started: Instant::now(),
+                updates: None,
             }),
         }
+    }
+
+    /// Takes changes (webhooks, imports) through `updates`. Call before the state is shared.
+    pub fn with_updates(mut self, updates: updates::Updates) -> AppState {
+        Arc::get_mut(&mut self.inner).expect("with_updates is called before the state is shared").updates =
+            Some(updates);
+        self
+    }
+
+    fn updates(&self) -> Result<&updates::Updates, ApiError> {
+        self.inner.updates.as_ref().ok_or(ApiError::UpdatesUnavailable)
+    }
+
+    fn webhook(&self) -> updates::WebhookAuth {
+        self.inner.updates.as_ref().map(|updates| updates.webhook.clone()).unwrap_or_default()
+    }
+
+    fn erp_sources(&self) -> &[String] {
+        self.inner.updates.as_ref().map_or(&[], |updates| updates.erp_sources.as_slice())
+    }
+
+    /// Appends changes to the journal (flushed to disk) off the async runtime; returns the
+    /// sequence number of the last one.
+    async fn journal_append(
+        &self,
+        changes: Vec<contract_search_ingest::journal::Change>,
+    ) -> Result<u64, ApiError> {
+        let journal = self.updates()?.updater.journal().clone();
+        let range = tokio::task::spawn_blocking(move || journal.append(&changes))
+            .await
+            .map_err(|_| ApiError::Internal("the journal append task failed".into()))?
+            .map_err(|error| ApiError::Internal(format!("journal append: {error}")))?;
+        Ok(*range.end())
+    }
+
+    /// Waits until the journal entry `seq` is searchable (at most the request timeout less a
+    /// margin, or [`updates::MAX_WAIT`] on routes without a timeout); whether it is.
+    async fn wait_applied(&self, seq: u64) -> bool {
+        let Ok(updates) = self.updates() else { return false };
+        let updater = updates.updater.clone();
+        let budget = self.settings().request_timeout.saturating_sub(Duration::from_millis(250));
+        let timeout = budget.max(Duration::from_millis(100)).min(updates::MAX_WAIT);
+        tokio::task::spawn_blocking(move || updater.wait_applied(seq, timeout)).await.unwrap_or(false)
+    }
+
+    /// The updater's status, when this server takes changes.
+    pub fn updater_status(&self) -> Option<contract_search_ingest::updater::UpdaterStatus> {
+        self.inner.updates.as_ref().map(|updates| updates.updater.status())
     }
 
     fn auth(&self) -> &Auth {
@@ -180,11 +236,20 @@ pub fn router(state: AppState) -> Router {
         .route("/v1/admin/rebuild", post(admin::rebuild))
         .route("/v1/admin/status", get(admin::status))
         .route_layer(require(Requirement::Scope(Scope::Admin)));
+    let imports = Router::new()
+        .route("/v1/contracts/{contractId}", put(updates::put_contract).delete(updates::delete_contract))
+        .route("/v1/customers/{customerId}", put(updates::put_customer))
+        .route("/v1/import", post(updates::import))
+        .route_layer(require(Requirement::Scope(Scope::Import)));
+    // Webhooks authenticate with their own secret (checked in the handler: it needs the body).
+    let webhooks = Router::new().route("/v1/webhooks/powercloud", post(updates::powercloud_webhook));
     let metrics =
         Router::new().route("/metrics", get(admin::metrics)).route_layer(require(Requirement::AnyKey));
     let open = Router::new().route("/healthz", get(admin::healthz)).route("/readyz", get(admin::readyz));
     Router::new()
         .merge(searches)
+        .merge(imports)
+        .merge(webhooks)
         .merge(admin)
         .merge(metrics)
         .merge(open)
@@ -205,8 +270,12 @@ async fn method_not_allowed() -> ApiError {
 }
 
 /// Middleware: answers 503 `timeout` when the request takes longer than the request timeout.
-/// A search already on the blocking pool finishes there; its answer is dropped.
+/// A search already on the blocking pool finishes there; its answer is dropped. A bulk import
+/// (`POST /v1/import`) takes as long as its body does: it is exempt.
 async fn timeout(State(state): State<AppState>, request: Request, next: Next) -> Response {
+    if request.uri().path() == "/v1/import" {
+        return next.run(request).await;
+    }
     match tokio::time::timeout(state.settings().request_timeout, next.run(request)).await {
         Ok(response) => response,
         Err(_) => ApiError::Timeout.into_response(),

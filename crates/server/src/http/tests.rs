@@ -18,6 +18,7 @@ use crate::schedule::{RebuildJob, RebuildRunner};
 
 mod admin;
 mod loopback;
+mod updates;
 
 const SEARCH_KEY: &str = "search-key-0123456789abcdef";
 const IMPORT_KEY: &str = "import-key-0123456789abcdef";

@@ -10,16 +10,14 @@ use tempfile::TempDir;
 
 use super::{CONTRACT_ID, CUSTOMER_ID, FIELDS_INPUT, SEARCH_KEY, keys, sample_store};
 use crate::commands::serve::{ServerSettings, serve_on};
-use crate::http::HttpSettings;
 
 #[tokio::test]
 async fn serves_on_loopback() {
     let listener = tokio::net::TcpListener::bind("127.0.0.1:0").await.unwrap();
     let address = listener.local_addr().unwrap();
-    let server =
-        ServerSettings { listen: address, auth: keys(), schedule: None, http: HttpSettings::default() };
+    let server = ServerSettings::new(address, keys());
     let (stop, stopped) = tokio::sync::oneshot::channel::<()>();
-    let task = tokio::spawn(serve_on(listener, sample_store(), None, server, async move {
+    let task = tokio::spawn(serve_on(listener, sample_store(), None, Vec::new(), server, async move {
         let _ = stopped.await;
     }));
     let client = reqwest::Client::new();
@@ -60,10 +58,9 @@ async fn serve_without_erp_publishes_an_empty_generation() {
     let store = Arc::new(GenerationStore::open(dir.path(), StoreOptions::default()).unwrap());
     let listener = tokio::net::TcpListener::bind("127.0.0.1:0").await.unwrap();
     let address = listener.local_addr().unwrap();
-    let server =
-        ServerSettings { listen: address, auth: keys(), schedule: None, http: HttpSettings::default() };
+    let server = ServerSettings::new(address, keys());
     let (stop, stopped) = tokio::sync::oneshot::channel::<()>();
-    let task = tokio::spawn(serve_on(listener, store.clone(), None, server, async move {
+    let task = tokio::spawn(serve_on(listener, store.clone(), None, Vec::new(), server, async move {
         let _ = stopped.await;
     }));
     let client = reqwest::Client::new();
@@ -110,10 +107,9 @@ async fn first_start_with_an_erp_rebuilds_then_gets_ready() {
     assert!(job.is_some());
     let listener = tokio::net::TcpListener::bind("127.0.0.1:0").await.unwrap();
     let address = listener.local_addr().unwrap();
-    let server =
-        ServerSettings { listen: address, auth: keys(), schedule: None, http: HttpSettings::default() };
+    let server = ServerSettings::new(address, keys());
     let (stop, stopped) = tokio::sync::oneshot::channel::<()>();
-    let task = tokio::spawn(serve_on(listener, store, job, server, async move {
+    let task = tokio::spawn(serve_on(listener, store, job, Vec::new(), server, async move {
         let _ = stopped.await;
     }));
     let client = reqwest::Client::new();
