@@ -1,4 +1,9 @@
-//! Shared helpers of the benchmark programs: peak memory, medians, result files.
+//! Shared helpers of the benchmark programs: peak memory, medians, result files, the benchmark
+//! corpus, servers in child processes, and the load generator.
+
+pub mod corpus;
+pub mod load;
+pub mod process;
 
 use std::path::Path;
 
