@@ -44,14 +44,9 @@ pub struct ContractKeys {
 /// the ERP mapping writes them.
 pub const EXTRA_PHONES: &str = "otherPhones";
 
-/// Computes the keys of a contract.
-pub fn keys(contract: &Contract) -> ContractKeys {
-    let parsed = contract.delivery_address.as_deref().map(parse_address).unwrap_or_default();
-    let street = match (&parsed.street, &parsed.house_number) {
-        (Some(street), Some(number)) => Some(format!("{street} {number}")),
-        (Some(street), None) => Some(street.clone()),
-        _ => None,
-    };
+/// The contract's phones in E.164 (its phone and the further ones the ERP mapping kept), without
+/// duplicates.
+pub fn phone_keys(contract: &Contract) -> Vec<String> {
     let mut phones: Vec<String> =
         contract.phone.iter().filter_map(|phone| normalize_phone(phone).ok()).collect();
     if let Some(serde_json::Value::Array(more)) = contract.extra.get(EXTRA_PHONES) {
@@ -63,6 +58,18 @@ pub fn keys(contract: &Contract) -> ContractKeys {
             }
         }
     }
+    phones
+}
+
+/// Computes the keys of a contract.
+pub fn keys(contract: &Contract) -> ContractKeys {
+    let parsed = contract.delivery_address.as_deref().map(parse_address).unwrap_or_default();
+    let street = match (&parsed.street, &parsed.house_number) {
+        (Some(street), Some(number)) => Some(format!("{street} {number}")),
+        (Some(street), None) => Some(street.clone()),
+        _ => None,
+    };
+    let phones = phone_keys(contract);
     ContractKeys {
         contract_keys: id_variants(&contract.id),
         customer_keys: id_variants(&contract.customer_id),

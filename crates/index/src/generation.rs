@@ -70,6 +70,9 @@ fn open_index(dir: &Path) -> Result<(Index, Fields)> {
     Ok((index, fields))
 }
 
+/// Bytes of a doc store block before compression.
+const DOC_STORE_BLOCK_BYTES: usize = 4096;
+
 /// A served generation.
 pub struct Generation {
     meta: GenerationMeta,
@@ -143,6 +146,33 @@ impl Generation {
         load_payload(&self.fields, &document)
     }
 
+    /// The customer ids of documents, in order, read from the fast column without decoding the
+    /// stored contracts (which a generation built before the column existed still needs).
+    pub fn customer_ids(&self, searcher: &Searcher, addresses: &[DocAddress]) -> Result<Vec<String>> {
+        let mut columns = Vec::with_capacity(searcher.segment_readers().len());
+        for segment in searcher.segment_readers() {
+            columns.push(segment.fast_fields().str(crate::schema::CUSTOMER_ID)?);
+        }
+        let mut ids = Vec::with_capacity(addresses.len());
+        for &address in addresses {
+            let column = columns.get(address.segment_ord as usize).and_then(Option::as_ref);
+            let mut id = String::new();
+            let found = match column
+                .and_then(|column| column.term_ords(address.doc_id).next().map(|o| (column, o)))
+            {
+                Some((column, ord)) => {
+                    column.ord_to_str(ord, &mut id).map_err(tantivy::TantivyError::from)?
+                }
+                None => false,
+            };
+            if !found {
+                id = self.load(searcher, address)?.customer_id;
+            }
+            ids.push(id);
+        }
+        Ok(ids)
+    }
+
     /// The sources that have contracts in this generation.
     pub fn sources(&self) -> Result<BTreeSet<String>> {
         let searcher = self.searcher();
@@ -170,6 +200,38 @@ impl Generation {
             }
         }
         Ok(contracts)
+    }
+
+    /// Ids in this generation's dictionary that `newer` does not hold: contracts a rebuild missed,
+    /// e.g. when deletions in the ERP shifted the pages of its list while they were fetched.
+    /// Compares term dictionaries only, so ids deleted here since the build may be listed too
+    /// (callers look each one up).
+    pub fn ids_not_in(&self, newer: &Generation) -> Result<Vec<String>> {
+        let newer_searcher = newer.searcher();
+        let mut newer_ids = Vec::new();
+        for segment in newer_searcher.segment_readers() {
+            newer_ids.push(segment.inverted_index(newer.fields.id)?);
+        }
+        let searcher = self.searcher();
+        let mut missing = BTreeSet::new();
+        for segment in searcher.segment_readers() {
+            let inverted = segment.inverted_index(self.fields.id)?;
+            let mut terms = inverted.terms().stream().map_err(tantivy::TantivyError::from)?;
+            while terms.advance() {
+                let key = terms.key();
+                let mut found = false;
+                for ids in &newer_ids {
+                    if ids.terms().term_ord(key).map_err(tantivy::TantivyError::from)?.is_some() {
+                        found = true;
+                        break;
+                    }
+                }
+                if !found {
+                    missing.insert(String::from_utf8_lossy(key).into_owned());
+                }
+            }
+        }
+        Ok(missing.into_iter().collect())
     }
 
     /// The contract with exactly this id, if any.
@@ -200,6 +262,10 @@ pub struct GenerationBuilder {
     fields: Fields,
     started: Instant,
     num_added: u64,
+    /// Ids added so far: a record listed twice (the ERP's list shifted while it was paged)
+    /// replaces its earlier copy instead of becoming a second document.
+    ids: std::collections::HashSet<String>,
+    num_duplicates: u64,
     sources: BTreeMap<String, u64>,
     samples: Vec<Contract>,
     sample_state: u64,
@@ -225,7 +291,11 @@ impl GenerationBuilder {
     pub fn create(id: String, dir: PathBuf, options: &BuildOptions) -> Result<GenerationBuilder> {
         std::fs::create_dir_all(&dir).map_err(Error::io("creating", &dir))?;
         let (schema, fields) = Fields::build();
-        let index = Index::builder().schema(schema).settings(IndexSettings::default()).create_in_dir(&dir)?;
+        // Small doc store blocks: a search decodes a few dozen random contracts, and each costs
+        // the decompression of its whole block (tantivy's default is 16 KiB).
+        let settings =
+            IndexSettings { docstore_blocksize: DOC_STORE_BLOCK_BYTES, ..IndexSettings::default() };
+        let index = Index::builder().schema(schema).settings(settings).create_in_dir(&dir)?;
         register_tokenizers(&index);
         let num_threads = options.num_threads.max(1);
         let per_thread = (options.memory_budget_bytes / num_threads).clamp(15 << 20, (4 << 30) - (1 << 20));
@@ -239,6 +309,8 @@ impl GenerationBuilder {
             fields,
             started: Instant::now(),
             num_added: 0,
+            ids: std::collections::HashSet::new(),
+            num_duplicates: 0,
             sources: BTreeMap::new(),
             samples: Vec::with_capacity(NUM_SAMPLES),
             sample_state: 0x2545_F491_4F6C_DD1D,
@@ -267,13 +339,28 @@ impl GenerationBuilder {
         &self.fields
     }
 
-    /// Contracts added so far.
+    /// Distinct contracts added so far.
     pub fn num_added(&self) -> u64 {
         self.num_added
     }
 
+    /// Records added again under an id already added (each replaced the earlier copy).
+    pub fn num_duplicates(&self) -> u64 {
+        self.num_duplicates
+    }
+
     /// Adds a contract whose document was built with [`contract_document`].
     pub fn add_document(&mut self, contract: &Contract, document: TantivyDocument) -> Result<()> {
+        if !self.ids.insert(contract.id.clone()) {
+            // The later copy wins: it was fetched later. Deletes apply to documents added before.
+            self.writer.delete_term(Term::from_field_text(self.fields.id, &contract.id));
+            self.writer.add_document(document)?;
+            self.num_duplicates += 1;
+            for sample in self.samples.iter_mut().filter(|sample| sample.id == contract.id) {
+                *sample = contract.clone();
+            }
+            return Ok(());
+        }
         self.writer.add_document(document)?;
         self.num_added += 1;
         *self.sources.entry(contract.source.clone().unwrap_or_else(|| "unknown".into())).or_default() += 1;
@@ -307,6 +394,7 @@ impl GenerationBuilder {
             mut writer,
             started,
             num_added,
+            num_duplicates,
             sources,
             samples,
             start_payload,
@@ -332,6 +420,7 @@ impl GenerationBuilder {
         info!(
             generation = %meta.id,
             num_contracts = meta.num_contracts,
+            num_duplicates,
             num_segments_before_merge = segments.len(),
             merge_secs = format!("{:.1}", committed.elapsed().as_secs_f64()),
             "generation built"

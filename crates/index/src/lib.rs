@@ -20,7 +20,7 @@ pub mod store;
 mod stored;
 pub mod validate;
 
-pub use document::{contract_document, keys};
+pub use document::{contract_document, keys, phone_keys};
 pub use error::{Error, Result};
 pub use generation::{Generation, GenerationBuilder, GenerationMeta};
 pub use live::{CommitPayload, LiveWriter};

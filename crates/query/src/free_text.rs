@@ -4,8 +4,9 @@
 //! recognised and looked up as exact keys (and as suffixes: people quote the last digits);
 //! everything else is words, each of which must match a name, company, street or city — exactly,
 //! within the typo policy, or (the last word, while typing) as a prefix. Exact matches carry
-//! higher boosts than fuzzy ones, so they always rank first. If all words together find fewer
-//! customers than asked for, a second pass lets one word miss. Hits are grouped by customer.
+//! higher boosts than fuzzy ones, so they always rank first. If all words together find
+//! nothing, a second pass lets one word miss. Hits are grouped by customer through the customer
+//! id column; stored contracts are decoded only for [`ContractSearch::contracts`].
 
 use std::collections::HashSet;
 
@@ -328,7 +329,43 @@ fn top_contracts(generation: &Generation, query: &dyn Query, limit: usize) -> Re
 }
 
 impl ContractSearch {
-    /// Contracts ranked for free text, best first (at most `limit`).
+    /// Documents ranked for the analysed text, best first (at most `limit`): all words must
+    /// match; if that finds nothing, every word but one.
+    fn ranked(
+        &self,
+        generation: &Generation,
+        analysis: &Analysis,
+        limit: usize,
+    ) -> Result<Vec<(f32, DocAddress)>> {
+        let fields = generation.fields();
+        let mut scored: Vec<(f32, DocAddress)> = Vec::new();
+        let mut seen = HashSet::new();
+        let passes = if analysis.words.len() >= 2 { 2 } else { 1 };
+        for allowed_misses in 0..passes {
+            let mut clauses: Vec<Box<dyn Query>> = Vec::new();
+            clauses.extend(identifier_query(fields, analysis));
+            clauses.extend(words_query(fields, analysis, allowed_misses));
+            if clauses.is_empty() {
+                break;
+            }
+            let query = BooleanQuery::union(clauses);
+            for hit in top_contracts(generation, &query, limit)? {
+                if seen.insert(hit.1) {
+                    scored.push(hit);
+                }
+            }
+            // The relaxed pass only when the strict one found nothing: its hits would rank after
+            // every strict hit anyway, and it costs several times the strict pass.
+            if !scored.is_empty() {
+                break;
+            }
+        }
+        scored.truncate(limit);
+        Ok(scored)
+    }
+
+    /// Contracts ranked for free text, best first (at most `limit`), with the fields that
+    /// matched.
     pub fn contracts(&self, text: &str, limit: usize) -> Result<Vec<ContractHit>> {
         let generation = self.generation()?;
         let limit = limit.min(MAX_LIMIT * 4);
@@ -336,31 +373,9 @@ impl ContractSearch {
             return Ok(Vec::new());
         }
         let analysis = analyse(text);
-        let fields = generation.fields();
         let searcher = generation.searcher();
-        let mut scored: Vec<(f32, DocAddress)> = Vec::new();
-        let mut seen = HashSet::new();
-        let passes = if analysis.words.len() >= 2 { 2 } else { 1 };
-        for allowed_misses in 0..passes {
-            let mut clauses: Vec<Box<dyn Query>> = Vec::new();
-            clauses.extend(identifier_query(fields, &analysis));
-            clauses.extend(words_query(fields, &analysis, allowed_misses));
-            if clauses.is_empty() {
-                break;
-            }
-            let query = BooleanQuery::union(clauses);
-            for hit in top_contracts(&generation, &query, limit.min(MAX_LIMIT * 4))? {
-                if seen.insert(hit.1) {
-                    scored.push(hit);
-                }
-            }
-            if scored.len() >= limit {
-                break;
-            }
-        }
-        scored
+        self.ranked(&generation, &analysis, limit)?
             .into_iter()
-            .take(limit)
             .map(|(score, address)| {
                 let contract = generation.load(&searcher, address)?;
                 let matched_fields = matched_fields(&contract, &analysis);
@@ -370,19 +385,24 @@ impl ContractSearch {
     }
 
     /// enneo's free-text executor: customers for the text, at most `limit` after `offset`.
+    /// Reads only the customer id column of the hits, never the stored contracts.
     pub fn free_text(&self, query: &FreeTextQuery) -> Result<Vec<CustomerRef>> {
         let limit = query.limit.min(MAX_LIMIT);
         if limit == 0 {
             return Ok(Vec::new());
         }
+        let generation = self.generation()?;
         let wanted = query.offset.saturating_add(limit);
         // Several contracts per customer: fetch more contracts than customers wanted.
-        let hits = self.contracts(&query.q, wanted.saturating_mul(4).min(MAX_LIMIT * 4))?;
+        let analysis = analyse(&query.q);
+        let hits = self.ranked(&generation, &analysis, wanted.saturating_mul(4).min(MAX_LIMIT * 4))?;
+        let addresses: Vec<DocAddress> = hits.into_iter().map(|(_, address)| address).collect();
+        let customer_ids = generation.customer_ids(&generation.searcher(), &addresses)?;
         let mut order: Vec<String> = Vec::new();
         let mut seen = HashSet::new();
-        for hit in hits {
-            if seen.insert(hit.contract.customer_id.clone()) {
-                order.push(hit.contract.customer_id);
+        for id in customer_ids {
+            if seen.insert(id.clone()) {
+                order.push(id);
             }
         }
         Ok(order.into_iter().skip(query.offset).take(limit).map(|id| CustomerRef { id }).collect())

@@ -23,7 +23,7 @@ use std::collections::HashSet;
 
 use contract_search_index::analysis::name_tokens;
 use contract_search_index::schema::reversed_tag;
-use contract_search_index::{Fields, keys};
+use contract_search_index::{Fields, phone_keys};
 use contract_search_model::normalize::{
     id_variants, normalize_email, normalize_meter, normalize_phone, parse_address,
 };
@@ -31,7 +31,7 @@ use contract_search_model::{Contract, FieldsMatch, FieldsQuery};
 use serde::Serialize;
 
 use tantivy::collector::TopDocs;
-use tantivy::query::{BooleanQuery, BoostQuery, Query};
+use tantivy::query::{BooleanQuery, BoostQuery, Occur, Query};
 
 use crate::customer::primary_first;
 use crate::free_text::{MIN_SUFFIX_CHARS, suffix_query};
@@ -54,7 +54,7 @@ pub struct FieldsSettings {
 
 impl Default for FieldsSettings {
     fn default() -> Self {
-        FieldsSettings { min_score: 6.5, min_similarity: 0.55, min_margin: 2.5, max_candidates: 100 }
+        FieldsSettings { min_score: 6.5, min_similarity: 0.55, min_margin: 2.5, max_candidates: 40 }
     }
 }
 
@@ -197,6 +197,10 @@ impl Extracted {
     }
 }
 
+/// The candidate query: contracts that match an identifier, a name, the company or a street
+/// word, ranked with the house number, postcode and city as boosts. Those three never make a
+/// candidate on their own (house number 1 or a big city match a large part of all contracts, and
+/// scoring them all would cost more than everything else), unless nothing else was given.
 fn candidate_query(fields: &Fields, extracted: &Extracted) -> BooleanQuery {
     let mut clauses: Vec<Box<dyn Query>> = Vec::new();
     clauses.extend(extracted.contract_ids.iter().map(|id| key(fields.contract_key, id, 10.0)));
@@ -209,12 +213,9 @@ fn candidate_query(fields: &Fields, extracted: &Extracted) -> BooleanQuery {
             clauses.push(Box::new(BoostQuery::new(suffix_query(fields, reversed_tag::METER, meter), 7.0)));
         }
     }
-    let names = [extracted.lastname.as_deref(), extracted.firstname.as_deref()];
-    for (text, boost) in names.into_iter().zip([3.0, 1.5]) {
-        for token in text.map(name_tokens).unwrap_or_default() {
-            clauses.push(term(fields.name, &token, boost));
-            clauses.extend(fuzzy(fields.name, &token, boost * 0.5));
-        }
+    for token in extracted.lastname.as_deref().map(name_tokens).unwrap_or_default() {
+        clauses.push(term(fields.name, &token, 3.0));
+        clauses.extend(fuzzy(fields.name, &token, 1.5));
     }
     for token in extracted.company.as_deref().map(name_tokens).unwrap_or_default() {
         clauses.push(term(fields.company, &token, 2.5));
@@ -223,14 +224,32 @@ fn candidate_query(fields: &Fields, extracted: &Extracted) -> BooleanQuery {
     for token in extracted.street.as_deref().map(similarity::street_words).unwrap_or_default() {
         clauses.push(term(fields.street, &token, 1.5));
     }
+    // First names are shared by many: a candidate needs more than one, unless it is all there is
+    // besides the place.
+    let mut first_names: Vec<Box<dyn Query>> = Vec::new();
+    for token in extracted.firstname.as_deref().map(name_tokens).unwrap_or_default() {
+        first_names.push(term(fields.name, &token, 1.5));
+        first_names.extend(fuzzy(fields.name, &token, 0.75));
+    }
+    let mut boosts: Vec<Box<dyn Query>> = Vec::new();
+    if clauses.is_empty() {
+        clauses.append(&mut first_names);
+    } else {
+        boosts.append(&mut first_names);
+    }
     if let Some(number) = &extracted.house_number {
-        clauses.push(term(fields.street, &number.to_lowercase(), 1.0));
+        boosts.push(term(fields.street, &number.to_lowercase(), 1.0));
     }
-    clauses.extend(extracted.postcode.iter().map(|zip| key(fields.zip, zip, 1.5)));
+    boosts.extend(extracted.postcode.iter().map(|zip| key(fields.zip, zip, 1.5)));
     for token in extracted.city.as_deref().map(name_tokens).unwrap_or_default() {
-        clauses.push(term(fields.city, &token, 0.75));
+        boosts.push(term(fields.city, &token, 0.75));
     }
-    BooleanQuery::union(clauses)
+    if clauses.is_empty() {
+        return BooleanQuery::union(boosts);
+    }
+    let mut query: Vec<(Occur, Box<dyn Query>)> = vec![(Occur::Must, Box::new(BooleanQuery::union(clauses)))];
+    query.extend(boosts.into_iter().map(|boost| (Occur::Should, boost)));
+    BooleanQuery::new(query)
 }
 
 /// Weight (evidence at similarity 1) and penalty (when contradicted) of each field.
@@ -282,19 +301,23 @@ impl Tally {
     }
 }
 
+/// Scores a candidate. Only the stored values the query needs are normalised (parsing phone
+/// numbers and addresses is most of the cost of a candidate).
 fn score(extracted: &Extracted, contract: &Contract) -> Candidate {
-    let keys = keys(contract);
     let mut tally = Tally { evidence: 0.0, penalty: 0.0, total_weight: 0.0, verdicts: Vec::new() };
     if !extracted.contract_ids.is_empty() {
-        let hit = extracted.contract_ids.iter().any(|id| keys.contract_keys.contains(id));
+        let stored = id_variants(&contract.id);
+        let hit = extracted.contract_ids.iter().any(|id| stored.contains(id));
         tally.add("contractId", weight::CONTRACT_ID, if hit { 1.0 } else { 0.0 });
     }
     if !extracted.customer_ids.is_empty() {
-        let hit = extracted.customer_ids.iter().any(|id| keys.customer_keys.contains(id));
+        let stored = id_variants(&contract.customer_id);
+        let hit = extracted.customer_ids.iter().any(|id| stored.contains(id));
         tally.add("customerId", weight::CUSTOMER_ID, if hit { 1.0 } else { 0.0 });
     }
     if let Some(email) = &extracted.email {
-        let similarity = match &keys.email {
+        let stored = contract.email.as_deref().and_then(|email| normalize_email(email).ok());
+        let similarity = match &stored {
             Some(stored) if stored == email => 1.0,
             // Same person, other provider: not proof, not a contradiction either.
             Some(stored) if stored.split('@').next() == email.split('@').next() => 0.5,
@@ -304,9 +327,10 @@ fn score(extracted: &Extracted, contract: &Contract) -> Candidate {
     }
     if let Some(phone) = &extracted.phone {
         let tail = |number: &str| number.chars().rev().take(7).collect::<String>();
-        let similarity = if keys.phones.contains(phone) {
+        let stored = phone_keys(contract);
+        let similarity = if stored.contains(phone) {
             1.0
-        } else if keys.phones.iter().any(|stored| tail(stored) == tail(phone)) {
+        } else if stored.iter().any(|stored| tail(stored) == tail(phone)) {
             0.8
         } else {
             0.0
@@ -314,7 +338,8 @@ fn score(extracted: &Extracted, contract: &Contract) -> Candidate {
         tally.add("phone", weight::PHONE, similarity);
     }
     if let Some(meter) = &extracted.meter {
-        let similarity = match &keys.meter {
+        let stored = contract.counter_number.as_deref().and_then(|meter| normalize_meter(meter).ok());
+        let similarity = match &stored {
             Some(stored) if stored == meter => 1.0,
             Some(stored) if meter.len() >= MIN_SUFFIX_CHARS && stored.ends_with(meter.as_str()) => 0.9,
             _ => 0.0,
@@ -362,11 +387,12 @@ fn score(extracted: &Extracted, contract: &Contract) -> Candidate {
         }
     }
     if let Some(postcode) = &extracted.postcode {
-        let similarity = if keys.zip.as_deref() == Some(postcode.as_str()) { 1.0 } else { 0.0 };
+        let stored = contract.zip.as_deref().or(stored_address.postcode.as_deref());
+        let similarity = if stored == Some(postcode.as_str()) { 1.0 } else { 0.0 };
         tally.add("postalCode", weight::POSTCODE, similarity);
     }
     if let Some(city) = &extracted.city {
-        tally.add("city", weight::CITY, similarity::city(city, keys.city.as_deref().unwrap_or("")));
+        tally.add("city", weight::CITY, similarity::city(city, stored_address.city.as_deref().unwrap_or("")));
     }
     Candidate {
         contract_id: contract.id.clone(),
