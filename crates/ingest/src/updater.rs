@@ -321,12 +321,42 @@ impl Worker {
                 || live.num_uncommitted >= self.options.max_batch)
     }
 
+    /// Journals a refetch of every ERP contract the old generation held and the new one lacks.
+    /// A rebuild pages through the ERP's list while it changes: a deletion shifts the later
+    /// records one place forward, and one of them is skipped at a page boundary. The events replayed
+    /// after the switch only cover contracts that changed; this covers the ones that did not.
+    /// (Contracts deleted in the ERP meanwhile come back as deletions: nothing is lost either way.)
+    fn refetch_missed(&self, old: &Generation, new: &Generation) -> Result<()> {
+        let started = Instant::now();
+        let mut changes = Vec::new();
+        for id in old.ids_not_in(new)? {
+            let Some(contract) = old.contract_by_exact_id(&id)? else { continue };
+            // Only ERP records are refetched: imported ones are carried over by the rebuild, and a
+            // source no longer configured was dropped on purpose.
+            if let Some(source) = contract.source.filter(|source| self.connectors.contains_key(source)) {
+                changes.push(Change::Refetch { source, record: RecordKind::Contract, id });
+            }
+        }
+        if !changes.is_empty() {
+            let seqs = self.journal.append(&changes)?;
+            warn!(
+                generation = %new.id(),
+                num_missed = changes.len(),
+                first_seq = seqs.start(),
+                "the rebuild missed contracts the previous generation held (the ERP list changed while it was fetched); refetching them"
+            );
+        }
+        debug!(elapsed_ms = started.elapsed().as_millis() as u64, "compared the generations' ids");
+        Ok(())
+    }
+
     /// Opens the writer of a newly served generation and continues from its position.
     fn switch_to(&mut self, generation: Arc<Generation>) -> Result<()> {
         if let Some(mut old) = self.live.take() {
             // The old generation is no longer served: its uncommitted changes are replayed onto
             // the new one from the journal anyway.
             let _ = old.writer.rollback();
+            self.refetch_missed(old.writer.generation(), &generation)?;
         }
         let payload = generation.commit_payload()?;
         let writer = LiveWriter::open(generation.clone())?;

@@ -3,8 +3,8 @@
 //!
 //! Subcommands so far: `demo` (everything on built-in defaults), `serve` (the search server),
 //! `generate` (synthetic data and labelled queries), `powercloud-sim` (a Powercloud simulator
-//! serving that data) and `rebuild` (a full rebuild of the index from the ERP). Only `main`
-//! picks exit codes.
+//! serving that data), `rebuild` (a full rebuild of the index from the ERP), `eval`, `search`,
+//! and `import` (an NDJSON file pushed to a running server). Only `main` picks exit codes.
 
 use std::process::ExitCode;
 
@@ -47,6 +47,8 @@ enum Command {
     Rebuild(commands::rebuild::RebuildArgs),
     /// Measure search quality on labelled queries (from `generate`), per category.
     Eval(commands::eval::EvalArgs),
+    /// Push an NDJSON file of contracts to a running server (`POST /v1/import`), in batches.
+    Import(commands::import::ImportArgs),
     /// Run one free-text or fields search on the served index and print the answer as JSON.
     Search(commands::search::SearchArgs),
 }
@@ -62,6 +64,7 @@ fn main() -> ExitCode {
         Command::Rebuild(args) => commands::rebuild::run(args),
         Command::Eval(args) => commands::eval::run(args),
         Command::Search(args) => commands::search::run(args),
+        Command::Import(args) => commands::import::run(args),
     };
     match result {
         Ok(()) => ExitCode::SUCCESS,

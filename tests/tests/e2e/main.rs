@@ -2,6 +2,7 @@
 //! One module per area; `support` holds the shared clients and a change-event receiver.
 
 mod executors;
+mod freshness;
 mod powercloud_sim;
 mod rebuild;
 mod sample_data;

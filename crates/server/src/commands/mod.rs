@@ -3,6 +3,7 @@
 pub mod demo;
 pub mod eval;
 pub mod generate;
+pub mod import;
 pub mod powercloud_sim;
 pub mod rebuild;
 pub mod search;

@@ -28,23 +28,23 @@ use contract_search_sim::server::{RunningSim, SimConfig, spawn};
 use serde_json::json;
 
 /// The simulator's API password in these tests.
-const PASSWORD: &str = "rebuild-e2e-secret";
+pub(crate) const PASSWORD: &str = "rebuild-e2e-secret";
 /// Deep links into the ERP, part of every mapped contract.
-const ERP_URL_TEMPLATE: &str = "https://app.powercloud.de/contract/{id}";
+pub(crate) const ERP_URL_TEMPLATE: &str = "https://app.powercloud.de/contract/{id}";
 /// Writer memory budget of every build here.
 const WRITER_MEMORY_MB: usize = 50;
 /// Writer threads of every build here.
 const WRITER_THREADS: usize = 2;
 
 /// A simulator of `num_contracts` contracts under `seed` on a loopback port.
-async fn simulator(seed: u64, num_contracts: u64) -> RunningSim {
+pub(crate) async fn simulator(seed: u64, num_contracts: u64) -> RunningSim {
     let config = SimConfig { seed, num_contracts, password: PASSWORD.to_owned(), ..SimConfig::default() };
     spawn(config).await.expect("the simulator starts")
 }
 
 /// A connector config for `sim`, with `page_size` and tiny backoffs (a cap of two seconds, so
 /// that a `Retry-After: 1` is still honoured).
-fn connector_config(sim: &RunningSim, page_size: usize) -> PowercloudConfig {
+pub(crate) fn connector_config(sim: &RunningSim, page_size: usize) -> PowercloudConfig {
     PowercloudConfig {
         page_size,
         concurrency: 4,
@@ -57,7 +57,7 @@ fn connector_config(sim: &RunningSim, page_size: usize) -> PowercloudConfig {
     }
 }
 
-fn connector(config: PowercloudConfig) -> Arc<PowercloudConnector> {
+pub(crate) fn connector(config: PowercloudConfig) -> Arc<PowercloudConnector> {
     Arc::new(PowercloudConnector::new(config).expect("a valid connector config"))
 }
 
@@ -70,12 +70,12 @@ fn store_options() -> StoreOptions {
     }
 }
 
-fn open_store(data_dir: &Path) -> Arc<GenerationStore> {
+pub(crate) fn open_store(data_dir: &Path) -> Arc<GenerationStore> {
     Arc::new(GenerationStore::open(data_dir, store_options()).expect("the data directory opens"))
 }
 
 /// One rebuild of `store` from `connector`, in process.
-async fn rebuild_from(
+pub(crate) async fn rebuild_from(
     store: &Arc<GenerationStore>,
     connector: &Arc<PowercloudConnector>,
     allow_shrink: bool,
@@ -87,7 +87,7 @@ async fn rebuild_from(
 
 /// The simulator's current contracts, each mapped exactly as the connector maps a fetched record,
 /// in id order (on all cores: regenerating and mapping is most of the comparison's cost).
-fn expected_contracts(sim: &RunningSim, options: &MappingOptions) -> Vec<Contract> {
+pub(crate) fn expected_contracts(sim: &RunningSim, options: &MappingOptions) -> Vec<Contract> {
     let ids = sim.state.contract_ids();
     let map = |ids: &[u64]| -> Vec<Contract> {
         ids.iter()
