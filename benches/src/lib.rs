@@ -1,8 +1,10 @@
 //! Shared helpers of the benchmark programs: peak memory, medians, result files, the benchmark
 //! corpus, servers in child processes, and the load generator.
 
+pub mod chart;
 pub mod corpus;
 pub mod load;
+pub mod pg;
 pub mod process;
 
 use std::path::Path;
