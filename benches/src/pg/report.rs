@@ -345,18 +345,22 @@ pub fn markdown(runs: &[PeerRun]) -> String {
         return "No runs yet.\n".to_owned();
     };
     let machine = &first.machine;
+    // Sizes may have been run by hand with different run lengths.
+    let shortest = runs.iter().map(|run| run.duration_secs).fold(f64::INFINITY, f64::min);
+    let longest = runs.iter().map(|run| run.duration_secs).fold(0.0, f64::max);
+    let measured = if shortest == longest { format!("{longest}") } else { format!("{shortest}–{longest}") };
     let _ = writeln!(
         out,
         "Machine: {}, {} cores, {:.0} GiB RAM. Both servers on loopback, each in its own process, \
          driven one after the other by the same load generator: closed loop with {} connections, \
-         {} s warm-up and {} s measured per run; quality over {} labelled queries (seed {}), \
-         one at a time.\n",
+         {} s warm-up and {} s measured per run (each size's JSON has its settings); quality over \
+         {} labelled queries (seed {}), one at a time.\n",
         machine.cpu,
         machine.cores,
         machine.memory_bytes as f64 / (1u64 << 30) as f64,
         first.clients,
         first.warmup_secs,
-        first.duration_secs,
+        measured,
         first.eval_queries,
         first.query_seed,
     );
