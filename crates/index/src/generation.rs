@@ -9,6 +9,7 @@ use std::time::{Instant, SystemTime, UNIX_EPOCH};
 use contract_search_model::Contract;
 use serde::{Deserialize, Serialize};
 use tantivy::collector::{DocSetCollector, TopDocs};
+use tantivy::indexer::NoMergePolicy;
 use tantivy::query::TermQuery;
 use tantivy::schema::IndexRecordOption;
 use tantivy::{
@@ -299,7 +300,11 @@ impl GenerationBuilder {
         register_tokenizers(&index);
         let num_threads = options.num_threads.max(1);
         let per_thread = (options.memory_budget_bytes / num_threads).clamp(15 << 20, (4 << 30) - (1 << 20));
-        let writer = index.writer_with_num_threads(num_threads, per_thread * num_threads)?;
+        let writer: IndexWriter = index.writer_with_num_threads(num_threads, per_thread * num_threads)?;
+        // No merges while building: `finish` merges everything into one segment, and a background
+        // merge racing with that one fails it (seen at 10M contracts: "the segments that were
+        // merged could not be found").
+        writer.set_merge_policy(Box::new(NoMergePolicy));
         debug!(generation = %id, num_threads, per_thread, "generation build started");
         Ok(GenerationBuilder {
             id,

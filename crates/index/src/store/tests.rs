@@ -219,3 +219,36 @@ fn live_changes_are_committed_with_their_journal_position_and_carried_into_the_n
     let next = store.publish(built, false).unwrap();
     assert_eq!(next.commit_payload().unwrap(), payload);
 }
+
+#[test]
+fn a_contract_listed_twice_in_a_build_is_one_document_with_the_later_copy() {
+    let dir = tempfile::tempdir().unwrap();
+    let store = GenerationStore::open(dir.path(), small_options()).unwrap();
+    let (mut builder, _lock) = store.begin_build().unwrap();
+    for number in 0..20 {
+        builder.add(&contract(number)).unwrap();
+    }
+    // The ERP's list shifted while it was paged: contract 7 comes again, changed meanwhile.
+    let later = Contract { email: Some("later@web.de".into()), ..contract(7) };
+    builder.add(&later).unwrap();
+    assert_eq!((builder.num_added(), builder.num_duplicates()), (20, 1));
+    let generation = store.publish(builder.finish().unwrap(), false).unwrap();
+    assert_eq!(generation.num_contracts(), 20);
+    assert_eq!(generation.contract_by_exact_id("30000007").unwrap(), Some(later));
+}
+
+#[test]
+fn ids_a_newer_generation_lacks_are_listed() {
+    let dir = tempfile::tempdir().unwrap();
+    let store = GenerationStore::open(dir.path(), small_options()).unwrap();
+    let old = store.publish(build(&store, 10).unwrap(), false).unwrap();
+    let (mut builder, _lock) = store.begin_build().unwrap();
+    for number in (0..10).filter(|number| ![3, 8].contains(number)) {
+        builder.add(&contract(number)).unwrap();
+    }
+    builder.add(&contract(42)).unwrap();
+    let new = store.publish(builder.finish().unwrap(), true).unwrap();
+    assert_eq!(old.ids_not_in(&new).unwrap(), ["30000003", "30000008"]);
+    assert!(new.ids_not_in(&new).unwrap().is_empty());
+    assert_eq!(new.ids_not_in(&old).unwrap(), ["30000042"]);
+}
