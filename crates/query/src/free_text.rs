@@ -20,7 +20,7 @@ use contract_search_model::{Contract, CustomerRef, FreeTextQuery};
 use serde::Serialize;
 use tantivy::collector::TopDocs;
 use tantivy::query::{BooleanQuery, BoostQuery, Occur, Query, RangeQuery};
-use tantivy::{DocAddress, Term};
+use tantivy::{DocAddress, Searcher, Term};
 
 use crate::terms::{fuzzy_with, key, prefix, term, typo_distance};
 use crate::{ContractSearch, Result};
@@ -324,16 +324,14 @@ pub struct ContractHit {
     pub matched_fields: Vec<&'static str>,
 }
 
-fn top_contracts(generation: &Generation, query: &dyn Query, limit: usize) -> Result<Vec<(f32, DocAddress)>> {
-    Ok(generation.searcher().search(query, &TopDocs::with_limit(limit).order_by_score())?)
-}
-
 impl ContractSearch {
     /// Documents ranked for the analysed text, best first (at most `limit`): all words must
-    /// match; if that finds nothing, every word but one.
+    /// match; if that finds nothing, every word but one. The addresses belong to `searcher`:
+    /// callers read the hits with the same one (a commit in between renumbers segments).
     fn ranked(
         &self,
         generation: &Generation,
+        searcher: &Searcher,
         analysis: &Analysis,
         limit: usize,
     ) -> Result<Vec<(f32, DocAddress)>> {
@@ -349,7 +347,7 @@ impl ContractSearch {
                 break;
             }
             let query = BooleanQuery::union(clauses);
-            for hit in top_contracts(generation, &query, limit)? {
+            for hit in searcher.search(&query, &TopDocs::with_limit(limit).order_by_score())? {
                 if seen.insert(hit.1) {
                     scored.push(hit);
                 }
@@ -374,7 +372,7 @@ impl ContractSearch {
         }
         let analysis = analyse(text);
         let searcher = generation.searcher();
-        self.ranked(&generation, &analysis, limit)?
+        self.ranked(&generation, &searcher, &analysis, limit)?
             .into_iter()
             .map(|(score, address)| {
                 let contract = generation.load(&searcher, address)?;
@@ -395,9 +393,11 @@ impl ContractSearch {
         let wanted = query.offset.saturating_add(limit);
         // Several contracts per customer: fetch more contracts than customers wanted.
         let analysis = analyse(&query.q);
-        let hits = self.ranked(&generation, &analysis, wanted.saturating_mul(4).min(MAX_LIMIT * 4))?;
+        let searcher = generation.searcher();
+        let limit_contracts = wanted.saturating_mul(4).min(MAX_LIMIT * 4);
+        let hits = self.ranked(&generation, &searcher, &analysis, limit_contracts)?;
         let addresses: Vec<DocAddress> = hits.into_iter().map(|(_, address)| address).collect();
-        let customer_ids = generation.customer_ids(&generation.searcher(), &addresses)?;
+        let customer_ids = generation.customer_ids(&searcher, &addresses)?;
         let mut order: Vec<String> = Vec::new();
         let mut seen = HashSet::new();
         for id in customer_ids {
