@@ -28,6 +28,8 @@ use contract_search_model::normalize::{
     parse_address,
 };
 use contract_search_model::{FieldsMatch, FieldsQuery};
+// contract-search's own weights and rules (which fields rule a candidate out, which identify).
+use contract_search_query::fields::{DISQUALIFYING, IDENTIFYING, weight};
 use serde::Serialize;
 use tokio_postgres::Row;
 use tokio_postgres::types::{ToSql, Type};
@@ -344,23 +346,6 @@ impl Features {
     }
 }
 
-/// Weight (evidence at similarity 1) and penalty (when contradicted) of each field, as in
-/// contract-search.
-mod weight {
-    pub const CONTRACT_ID: (f32, f32) = (10.0, 8.0);
-    pub const CUSTOMER_ID: (f32, f32) = (8.0, 6.0);
-    pub const EMAIL: (f32, f32) = (8.0, 1.0);
-    pub const PHONE: (f32, f32) = (7.0, 0.5);
-    pub const METER: (f32, f32) = (9.0, 4.0);
-    pub const LASTNAME: (f32, f32) = (3.0, 4.0);
-    pub const FIRSTNAME: (f32, f32) = (1.5, 1.5);
-    pub const COMPANY: (f32, f32) = (4.0, 3.0);
-    pub const STREET: (f32, f32) = (2.0, 1.0);
-    pub const HOUSE_NUMBER: (f32, f32) = (1.5, 1.5);
-    pub const POSTCODE: (f32, f32) = (1.5, 1.5);
-    pub const CITY: (f32, f32) = (0.75, 0.5);
-}
-
 /// Thresholds of the decision.
 #[derive(Debug, Clone, Copy, PartialEq, Serialize)]
 pub struct FieldsThresholds {
@@ -387,11 +372,6 @@ impl Default for FieldsThresholds {
         }
     }
 }
-
-/// Fields whose contradiction rules a candidate out.
-const DISQUALIFYING: &[&str] = &["contractId", "customerId", "meterNumber", "lastname", "company"];
-/// Fields that identify on their own when they match.
-const IDENTIFYING: &[&str] = &["contractId", "customerId", "email", "phone", "meterNumber"];
 
 /// One field's verdict on a candidate.
 #[derive(Debug, Clone, Serialize)]

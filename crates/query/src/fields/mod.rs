@@ -252,8 +252,10 @@ fn candidate_query(fields: &Fields, extracted: &Extracted) -> BooleanQuery {
     BooleanQuery::new(query)
 }
 
-/// Weight (evidence at similarity 1) and penalty (when contradicted) of each field.
-mod weight {
+/// Weight (evidence at similarity 1) and penalty (when contradicted) of each field (public so
+/// that the PostgreSQL peer of the benchmark scores with the same weights).
+#[allow(missing_docs)]
+pub mod weight {
     pub const CONTRACT_ID: (f32, f32) = (10.0, 8.0);
     pub const CUSTOMER_ID: (f32, f32) = (8.0, 6.0);
     pub const EMAIL: (f32, f32) = (8.0, 1.0);
@@ -276,10 +278,10 @@ const COMPANY_CONTRADICTION_BELOW: f32 = 0.75;
 /// Fields whose contradiction rules a candidate out, whatever else matches: a contract id, meter
 /// number or customer id that belongs to someone else, or a clearly different surname or company
 /// (a right contract id with a wrong name is how one customer's data reaches another).
-const DISQUALIFYING: &[&str] = &["contractId", "customerId", "meterNumber", "lastname", "company"];
+pub const DISQUALIFYING: &[&str] = &["contractId", "customerId", "meterNumber", "lastname", "company"];
 
 /// Fields that identify on their own when they match.
-const IDENTIFYING: &[&str] = &["contractId", "customerId", "email", "phone", "meterNumber"];
+pub const IDENTIFYING: &[&str] = &["contractId", "customerId", "email", "phone", "meterNumber"];
 
 struct Tally {
     evidence: f32,
